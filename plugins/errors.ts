@@ -1,0 +1,41 @@
+import type { FastifyError } from 'fastify'
+import fp from 'fastify-plugin'
+import { AppError } from '../src/core/errors.ts'
+
+/**
+ * The one place errors become HTTP answers: `{ error, message }`. Client mistakes keep their 4xx
+ * and a message naming the field; anything unexpected is logged and answers a plain 500.
+ */
+export default fp(
+  async (app) => {
+    app.setErrorHandler((err: FastifyError, request, reply) => {
+      if (err instanceof AppError) {
+        if (err.statusCode >= 500) request.log.warn({ err }, err.message)
+        return reply.code(err.statusCode).send({ error: err.code, message: err.message, retryable: err.retryable })
+      }
+      if (err.validation) {
+        return reply.code(400).send({ error: 'bad_request', message: describeValidationError(err) })
+      }
+      const status = err.statusCode ?? 500
+      if (status < 500) return reply.code(status).send({ error: err.code ?? 'bad_request', message: err.message })
+      request.log.error({ err }, 'unhandled error')
+      return reply.code(500).send({ error: 'internal', message: 'Something went wrong on our side' })
+    })
+    app.setNotFoundHandler((request, reply) => {
+      reply.code(404).send({ error: 'not_found', message: `Route ${request.method} ${request.url.split('?')[0]} not found` })
+    })
+  },
+  { name: 'errors' },
+)
+
+/** "body.message must not have fewer than 1 characters", "body.animalId is required". */
+function describeValidationError(err: FastifyError): string {
+  const first = err.validation![0]
+  const params = first.params as { requiredProperties?: string[]; missingProperty?: string; additionalProperties?: string[]; additionalProperty?: string }
+  const field = `${err.validationContext ?? 'request'}${first.instancePath.replaceAll('/', '.')}`
+  const missing = params.requiredProperties?.[0] ?? params.missingProperty
+  if (missing) return `${field}.${missing} is required`
+  const extra = params.additionalProperties?.[0] ?? params.additionalProperty
+  if (extra) return `${field}.${extra} is not allowed`
+  return `${field} ${first.message}`
+}

@@ -1,0 +1,23 @@
+import { Registry } from '@prometheus-io/client'
+import fp from 'fastify-plugin'
+import metrics from 'fastify-metrics'
+
+/**
+ * Prometheus metrics at /metrics: process metrics and per-route HTTP histograms. Each app has its
+ * own registry, so several instances in one process (tests, benchmarks) do not collide.
+ */
+export default fp(
+  async (app) => {
+    const registry = new Registry()
+    await app.register(metrics.default, {
+      endpoint: '/metrics',
+      defaultMetrics: { enabled: true, register: registry },
+      routeMetrics: {
+        enabled: true,
+        registeredRoutesOnly: true,
+        overrides: { histogram: { registers: [registry] }, summary: { registers: [registry] } },
+      },
+    })
+  },
+  { name: 'metrics' },
+)

@@ -1,0 +1,53 @@
+import { Type } from 'typebox'
+import { TURN_STATUSES } from '../src/core/types.ts'
+import { Id, UsageSchema, errorResponses } from './common.ts'
+
+const Cursor = Type.Union([Type.String(), Type.Null()], { description: 'pass as ?cursor= for the next page; null on the last page' })
+
+export const HistoryQuery = Type.Object(
+  {
+    sessionId: Type.Optional(Id('one session\'s turns; omit to list sessions')),
+    userId: Type.Optional(Id('list this user\'s sessions (linked parent, zookeeper, admin)')),
+    animalId: Type.Optional(Id('list sessions with this animal (zookeeper, admin)')),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+)
+
+export const HistoryTurn = Type.Object({
+  turnId: Type.String(),
+  userMessage: Type.String(),
+  reply: Type.String(),
+  status: Type.Enum([...TURN_STATUSES]),
+  createdAt: Type.String(),
+  usage: UsageSchema,
+  latencyMs: Type.Integer({ minimum: 0 }),
+  model: Type.String(),
+})
+
+export const SessionSummary = Type.Object({
+  sessionId: Type.String(),
+  animalId: Type.String(),
+  userId: Type.String(),
+  messageCount: Type.Integer({ minimum: 0 }),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+})
+
+export const SessionTurns = Type.Object({
+  sessionId: Type.String(),
+  animalId: Type.String(),
+  userId: Type.String(),
+  turns: Type.Array(HistoryTurn),
+  nextCursor: Cursor,
+})
+
+export const SessionList = Type.Object({ sessions: Type.Array(SessionSummary), nextCursor: Cursor })
+
+export const historySchema = {
+  tags: ['history'],
+  summary: 'One session\'s turns (oldest first) with ?sessionId=, else sessions (most recently active first)',
+  querystring: HistoryQuery,
+  response: { 200: Type.Union([SessionTurns, SessionList]), ...errorResponses },
+}

@@ -1,0 +1,66 @@
+// The app factory: one Fastify instance with every plugin and route. Tests build it directly;
+// src/server.ts builds it and listens.
+import cors from '@fastify/cors'
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { Config } from './config.ts'
+import authPlugin from '../plugins/auth.ts'
+import configPlugin from '../plugins/config.ts'
+import conversationPlugin from '../plugins/conversation.ts'
+import docsPlugin from '../plugins/docs.ts'
+import errorsPlugin from '../plugins/errors.ts'
+import llmPlugin from '../plugins/llm.ts'
+import metricsPlugin from '../plugins/metrics.ts'
+import storagePlugin from '../plugins/storage.ts'
+import streamingPlugin from '../plugins/streaming.ts'
+import animalRoutes from './routes/animals.ts'
+import healthRoutes from './routes/health.ts'
+import historyRoutes from './routes/history.ts'
+import turnRoutes from './routes/turns.ts'
+import wsRoutes from './routes/ws.ts'
+
+export async function buildApp(config: Config, options: { logger?: FastifyServerOptions['logger'] } = {}) {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config),
+    bodyLimit: config.limits.bodyLimitBytes,
+    // Clients retry with clientTurnId; request ids only need to be unique in the logs.
+    requestIdHeader: 'x-request-id',
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  // TypeBox validates requests: bodies exactly as sent (no type coercion, no silently dropped
+  // fields); query strings and params are converted from strings.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler)
+
+  await app.register(configPlugin, { config })
+  await app.register(errorsPlugin)
+  await app.register(cors, { origin: true })
+  await app.register(docsPlugin)
+  await app.register(metricsPlugin)
+  await app.register(storagePlugin)
+  await app.register(llmPlugin)
+  await app.register(streamingPlugin)
+  await app.register(authPlugin)
+  await app.register(conversationPlugin)
+
+  await app.register(healthRoutes)
+  await app.register(animalRoutes)
+  await app.register(turnRoutes)
+  await app.register(historyRoutes)
+  await app.register(wsRoutes)
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>
+
+function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    serializers: {
+      // Tokens passed as ?access_token= must never reach the logs.
+      req: (req) => ({ method: req.method, url: redactToken(req.url), remoteAddress: req.ip }),
+    },
+  }
+}
+
+export function redactToken(url: string): string {
+  return url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]')
+}

@@ -1,0 +1,160 @@
+// Configuration from the environment, validated once at start-up with a TypeBox schema
+// (env-schema/Ajv coerces strings to numbers). A bad value stops start-up with one line naming it.
+import { envSchema } from 'env-schema'
+import Type, { type Static } from 'typebox'
+
+const HTTP_URL = '^https?://[^\\s]+$'
+
+const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  HOST: Type.String({ default: '0.0.0.0' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+
+  STORAGE: Type.Enum(['auto', 'dynamodb', 'memory'], { default: 'auto' }),
+  DYNAMODB_ENDPOINT: Type.Optional(Type.String({ pattern: HTTP_URL })),
+  AWS_REGION: Type.Optional(Type.String({ minLength: 1 })),
+  CONVERSATION_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-conversations' }),
+  CONVERSATION_SESSION_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-conversation-sessions' }),
+  ANIMAL_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-animals' }),
+  FAMILY_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-families' }),
+  RETENTION_DAYS: Type.Integer({ minimum: 1, default: 90 }),
+
+  OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: HTTP_URL })),
+  OPENAI_API_URL: Type.Optional(Type.String({ pattern: HTTP_URL })),
+  OPENAI_MODEL: Type.String({ minLength: 1, default: 'gpt-4o-mini' }),
+  OPENAI_TEMPERATURE: Type.Number({ minimum: 0, maximum: 2, default: 0.7 }),
+  OPENAI_MAX_TOKENS: Type.Integer({ minimum: 1, maximum: 16384, default: 300 }),
+  OPENAI_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 30000 }),
+  OPENAI_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
+  LLM_FALLBACK: Type.Enum(['offline', 'none'], { default: 'offline' }),
+  CONTEXT_MESSAGES: Type.Integer({ minimum: 0, maximum: 100, default: 10 }),
+
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  RATE_LIMIT_TURNS_PER_MINUTE: Type.Integer({ minimum: 1, default: 30 }),
+  RATE_LIMIT_IP_PER_MINUTE: Type.Integer({ minimum: 1, default: 600 }),
+  MAX_CONCURRENT_TURNS_PER_USER: Type.Integer({ minimum: 1, default: 4 }),
+  MAX_CONCURRENT_TURNS_PER_SOCKET: Type.Integer({ minimum: 1, default: 4 }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 16384 }),
+  WS_MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 1024, default: 16384 }),
+
+  HEARTBEAT_MS: Type.Integer({ minimum: 10, default: 15000 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 25000 }),
+  STREAM_BUFFER_TTL_MS: Type.Integer({ minimum: 1000, default: 300000 }),
+})
+
+export type Env = Static<typeof EnvSchema>
+
+export interface Config {
+  port: number
+  host: string
+  logLevel: Env['LOG_LEVEL']
+  dataDir: string
+  storage: {
+    mode: Env['STORAGE']
+    endpoint?: string
+    region?: string
+    tables: { conversations: string; sessions: string; animals: string; families: string }
+    retentionDays: number
+  }
+  llm: {
+    apiKey?: string
+    baseURL?: string
+    model: string
+    temperature: number
+    maxTokens: number
+    timeoutMs: number
+    maxRetries: number
+    fallback: Env['LLM_FALLBACK']
+    contextMessages: number
+  }
+  auth: { secret?: string; publicKey?: string; issuer?: string; audience?: string }
+  redisUrl?: string
+  limits: {
+    turnsPerMinute: number
+    ipPerMinute: number
+    concurrentTurnsPerUser: number
+    concurrentTurnsPerSocket: number
+    bodyLimitBytes: number
+    wsMaxPayloadBytes: number
+  }
+  streaming: { heartbeatMs: number; shutdownGraceMs: number; bufferTtlMs: number }
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Reads and validates the environment. Throws ConfigError with a message naming the variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "not set" (as in `FOO= npm start`), not an invalid value.
+  const data = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  let e: Env
+  try {
+    e = envSchema<Env>({ schema: EnvSchema, data, dotenv: false })
+  } catch (err) {
+    throw new ConfigError(describeEnvError(err))
+  }
+  if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) {
+    throw new ConfigError('JWT_SECRET and JWT_PUBLIC_KEY are both set: set exactly one')
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    dataDir: e.DATA_DIR,
+    storage: {
+      mode: e.STORAGE,
+      endpoint: e.DYNAMODB_ENDPOINT,
+      region: e.AWS_REGION,
+      tables: {
+        conversations: e.CONVERSATION_DYNAMO_TABLE_NAME,
+        sessions: e.CONVERSATION_SESSION_TABLE_NAME,
+        animals: e.ANIMAL_DYNAMO_TABLE_NAME,
+        families: e.FAMILY_DYNAMO_TABLE_NAME,
+      },
+      retentionDays: e.RETENTION_DAYS,
+    },
+    llm: {
+      apiKey: e.OPENAI_API_KEY,
+      baseURL: e.OPENAI_BASE_URL ?? e.OPENAI_API_URL,
+      model: e.OPENAI_MODEL,
+      temperature: e.OPENAI_TEMPERATURE,
+      maxTokens: e.OPENAI_MAX_TOKENS,
+      timeoutMs: e.OPENAI_TIMEOUT_MS,
+      maxRetries: e.OPENAI_MAX_RETRIES,
+      fallback: e.LLM_FALLBACK,
+      contextMessages: e.CONTEXT_MESSAGES,
+    },
+    auth: { secret: e.JWT_SECRET, publicKey: e.JWT_PUBLIC_KEY, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    redisUrl: e.REDIS_URL,
+    limits: {
+      turnsPerMinute: e.RATE_LIMIT_TURNS_PER_MINUTE,
+      ipPerMinute: e.RATE_LIMIT_IP_PER_MINUTE,
+      concurrentTurnsPerUser: e.MAX_CONCURRENT_TURNS_PER_USER,
+      concurrentTurnsPerSocket: e.MAX_CONCURRENT_TURNS_PER_SOCKET,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      wsMaxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
+    },
+    streaming: { heartbeatMs: e.HEARTBEAT_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, bufferTtlMs: e.STREAM_BUFFER_TTL_MS },
+  }
+}
+
+/** Turns Ajv's first error into "PORT: must be integer". */
+function describeEnvError(err: unknown): string {
+  const errors = (err as { errors?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }> }).errors
+  const first = errors?.[0]
+  if (!first) return String((err as Error).message ?? err)
+  const name = first.instancePath.replace(/^\//, '') || String(first.params?.missingProperty ?? 'environment')
+  const allowed = first.params?.allowedValues ? ` (one of ${(first.params.allowedValues as unknown[]).join(', ')})` : ''
+  return `${name}: ${first.message ?? 'is invalid'}${allowed}`
+}

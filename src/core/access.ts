@@ -1,0 +1,35 @@
+// Applies the access policy to stored things: looks the resource up and answers 404 for
+// anything the caller may not read, so existence never leaks.
+import { notFound } from './errors.ts'
+import { mayCancel, mayReadUser } from './policy.ts'
+import type { StoragePort } from './ports.ts'
+import type { TurnInfo } from './turn-hub.ts'
+import type { Caller, Session } from './types.ts'
+
+export interface TurnLookup {
+  describeTurn(turnId: string): Promise<TurnInfo | undefined>
+}
+
+export class AccessControl {
+  private readonly storage: StoragePort
+  private readonly turns: TurnLookup
+
+  constructor(storage: StoragePort, turns: TurnLookup) {
+    this.storage = storage
+    this.turns = turns
+  }
+
+  async readableSession(caller: Caller, sessionId: string): Promise<Session> {
+    const session = await this.storage.getSession(sessionId)
+    if (!session || !(await mayReadUser(caller, session.userId, this.storage))) throw notFound(`session '${sessionId}'`)
+    return session
+  }
+
+  /** The turn's info if the caller may read it (or, for 'cancel', change it); 404 otherwise. */
+  async turn(caller: Caller, turnId: string, action: 'read' | 'cancel'): Promise<TurnInfo> {
+    const info = await this.turns.describeTurn(turnId)
+    const allowed = info && (action === 'cancel' ? mayCancel(caller, info.userId) : await mayReadUser(caller, info.userId, this.storage))
+    if (!allowed) throw notFound(`turn '${turnId}'`)
+    return info
+  }
+}

@@ -1,0 +1,322 @@
+// The conversation engine: one turn from request to stored reply, free of any framework.
+// startTurn validates and opens the turn's event log, then generation runs on its own: a client
+// that disconnects does not stop it; only cancel() (or shutdown) does.
+import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import { AppError, badRequest, notFound } from './errors.ts'
+import type { TurnEvent } from './events.ts'
+import type { Log } from './log.ts'
+import type { LlmProvider, StoragePort } from './ports.ts'
+import { buildMessages } from './prompt.ts'
+import { completeData, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
+import type { EventListener, Subscription, TurnHub, TurnInfo, TurnWriter } from './turn-hub.ts'
+import type { Animal, Caller, Session, Turn, TurnStatus, Usage } from './types.ts'
+
+export const MAX_MESSAGE_LENGTH = 2000
+
+export interface TurnInput {
+  animalId: string
+  message: string
+  sessionId?: string
+  clientTurnId?: string
+}
+
+export interface StartedTurn {
+  turnId: string
+  sessionId: string
+}
+
+/** The JSON answer of a turn. */
+export interface TurnResult {
+  sessionId: string
+  turnId: string
+  animalId: string
+  reply: string
+  usage: Usage
+  latencyMs: number
+  model: string
+  createdAt: string
+}
+
+export interface EngineOptions {
+  storage: StoragePort
+  llm: LlmProvider
+  hub: TurnHub
+  log: Log
+  /** How many earlier messages go to the model as context. */
+  contextMessages: number
+  maxConcurrentTurnsPerUser: number
+}
+
+/** Why a turn's abort controller fired: a client's cancel, or the server shutting down. */
+class ShutdownAbort extends Error {}
+
+export class ConversationEngine {
+  private readonly storage: StoragePort
+  private readonly llm: LlmProvider
+  private readonly hub: TurnHub
+  private readonly log: Log
+  private readonly contextMessages: number
+  private readonly maxPerUser: number
+  private readonly running = new Map<string, { done: Promise<void>; abort: AbortController }>()
+  private readonly runningPerUser = new Map<string, number>()
+
+  constructor(options: EngineOptions) {
+    this.storage = options.storage
+    this.llm = options.llm
+    this.hub = options.hub
+    this.log = options.log
+    this.contextMessages = options.contextMessages
+    this.maxPerUser = options.maxConcurrentTurnsPerUser
+  }
+
+  /**
+   * Validates the request, resolves or creates the session and starts generation. Errors a
+   * client caused (unknown animal or session, bad message) are thrown here, before any event.
+   * A retried clientTurnId returns the turn it started the first time, and asks the model nothing.
+   */
+  async startTurn(caller: Caller, input: TurnInput): Promise<StartedTurn> {
+    const startedAt = performance.now()
+    const message = normalizeMessage(input.message)
+    const animal = await this.storage.getAnimal(input.animalId)
+    if (!animal) throw notFound(`animal '${input.animalId}'`)
+    const existing = input.sessionId ? await this.ownSession(caller, input.sessionId, animal) : undefined
+
+    const turnId = randomUUID()
+    if (input.clientTurnId) {
+      const claim = await this.storage.claimClientTurn(caller.sub, input.clientTurnId, turnId)
+      if (!claim.claimed) return this.earlierTurn(claim.turnId)
+    }
+    if ((this.runningPerUser.get(caller.sub) ?? 0) >= this.maxPerUser) {
+      throw new AppError(429, 'too_many_turns', `At most ${this.maxPerUser} turns may run at once; wait for one to finish`, true)
+    }
+
+    const createdAt = new Date().toISOString()
+    const sessionId = existing?.sessionId ?? randomUUID()
+    const info: TurnInfo = { turnId, sessionId, userId: caller.sub, animalId: animal.animalId, animalName: animal.name, model: this.llm.model, createdAt }
+    const abort = new AbortController()
+    // The log opens before any further await, so a concurrent retry of the same clientTurnId finds it.
+    const writer = this.hub.open(info, abort)
+    try {
+      if (!existing) await this.storage.createSession(newSession(info))
+      const history = existing ? await this.storage.recentTurns(sessionId, this.contextMessages) : []
+      const turn: Turn = {
+        turnId, sessionId, userId: caller.sub, animalId: animal.animalId, clientTurnId: input.clientTurnId,
+        userMessage: message, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.llm.model,
+        usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+      }
+      this.track(caller.sub, turnId, abort, this.generate(writer, info, turn, animal, history, abort.signal, startedAt))
+    } catch (err) {
+      writer.emit('error', errorData(err))
+      throw err
+    }
+    return { turnId, sessionId }
+  }
+
+  /** Who a turn belongs to, from the live log or from storage; undefined when unknown. */
+  async describeTurn(turnId: string): Promise<TurnInfo | undefined> {
+    const live = await this.hub.info(turnId)
+    if (live) return live
+    const stored = await this.storage.getTurn(turnId)
+    return stored && storedTurnInfo(stored, await this.animalName(stored.animalId))
+  }
+
+  /** Replays a turn's events after `afterSeq`, then follows it live. Undefined when unknown. */
+  async attach(turnId: string, afterSeq: number, listener: EventListener): Promise<Subscription | undefined> {
+    const live = await this.hub.attach(turnId, afterSeq, listener)
+    if (live) return live
+    const stored = await this.storage.getTurn(turnId)
+    if (!stored) return undefined
+    for (const event of storedTurnEvents(stored, await this.animalName(stored.animalId))) {
+      if (event.seq > afterSeq) listener(event)
+    }
+    return { close() {} }
+  }
+
+  /** Waits for a turn to end and gives its JSON answer, or throws the error that ended it. */
+  async result(turnId: string): Promise<TurnResult> {
+    let metadata: Record<string, unknown> = {}
+    let complete: Record<string, unknown> = {}
+    let subscription: Subscription | undefined
+    const ended = new Promise<TurnResult>((resolve, reject) => {
+      const listener = (event: TurnEvent) => {
+        if (event.type === 'metadata') metadata = { ...event.data }
+        else if (event.type === 'complete') complete = { ...event.data }
+        else if (event.type === 'error') reject(errorFromEvent(event.data))
+        else if (event.type === 'storage') {
+          resolve({
+            sessionId: metadata.sessionId as string,
+            turnId,
+            animalId: metadata.animalId as string,
+            reply: complete.reply as string,
+            usage: complete.usage as Usage,
+            latencyMs: complete.latencyMs as number,
+            model: (complete.model ?? metadata.model) as string,
+            createdAt: metadata.createdAt as string,
+          })
+        }
+      }
+      this.attach(turnId, -1, listener).then((sub) => {
+        subscription = sub
+        if (!sub) reject(new AppError(409, 'turn_unavailable', 'This turn could not be found; send the message again with a new clientTurnId', true))
+      }, reject)
+    })
+    try {
+      return await ended
+    } finally {
+      subscription?.close()
+    }
+  }
+
+  async cancel(turnId: string): Promise<boolean> {
+    return this.hub.cancel(turnId)
+  }
+
+  get runningTurns(): number {
+    return this.running.size
+  }
+
+  /**
+   * Lets running turns finish for up to `graceMs`, then aborts the rest, which are stored as
+   * failed with what they had. Resolves when every turn is stored (or its storing failed).
+   */
+  async drain(graceMs: number): Promise<void> {
+    const all = () => Promise.allSettled([...this.running.values()].map((r) => r.done))
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), graceMs) })
+    const outcome = await Promise.race([all(), deadline])
+    clearTimeout(timer)
+    if (outcome === 'timeout') {
+      for (const { abort } of this.running.values()) abort.abort(new ShutdownAbort('server shutting down'))
+      await all()
+    }
+  }
+
+  private async generate(
+    writer: TurnWriter, info: TurnInfo, turn: Turn, animal: Animal, history: Turn[], signal: AbortSignal, startedAt: number,
+  ): Promise<void> {
+    writer.emit('metadata', metadataData(info))
+    writer.emit('typing', { state: 'start' })
+    let reply = ''
+    let index = 0
+    try {
+      const messages = buildMessages(animal, history, turn.userMessage, this.contextMessages)
+      for await (const chunk of this.llm.stream({ animal, messages, question: turn.userMessage, signal })) {
+        if (chunk.type === 'delta') {
+          if (index === 0) turn.firstTokenMs = Math.round(performance.now() - startedAt)
+          reply += chunk.text
+          writer.emit('message', { delta: chunk.text, index: index++ })
+        } else {
+          Object.assign(turn, { usage: chunk.usage, finishReason: chunk.finishReason, model: chunk.model, status: 'complete' satisfies TurnStatus })
+        }
+      }
+      if (turn.status !== 'complete') throw new Error('the model stream ended without an end chunk')
+    } catch (err) {
+      return this.endEarly(writer, turn, reply, startedAt, signal, err)
+    }
+    turn.reply = reply
+    turn.latencyMs = Math.round(performance.now() - startedAt)
+    writer.emit('typing', { state: 'stop' })
+    writer.emit('complete', completeData(turn))
+    turn.endSeq = writer.nextSeq
+    try {
+      await this.storage.saveTurn(turn)
+      writer.emit('storage', storageData(turn))
+    } catch (err) {
+      this.log.error({ err, turnId: turn.turnId }, 'reply generated but not stored')
+      writer.emit('error', { code: 'storage_failed', message: 'The reply could not be saved; please try again', retryable: true })
+    }
+  }
+
+  /** Cancel, shutdown or failure: store what was said (so nothing is lost), then end the stream. */
+  private async endEarly(writer: TurnWriter, turn: Turn, reply: string, startedAt: number, signal: AbortSignal, err: unknown): Promise<void> {
+    const shutdown = signal.aborted && signal.reason instanceof ShutdownAbort
+    turn.status = signal.aborted && !shutdown ? 'cancelled' : 'failed'
+    turn.reply = reply
+    turn.latencyMs = Math.round(performance.now() - startedAt)
+    turn.finishReason = turn.status
+    writer.emit('typing', { state: 'stop' })
+    turn.endSeq = writer.nextSeq
+    const ending = turn.status === 'cancelled'
+      ? { code: 'cancelled', message: 'The turn was cancelled', retryable: false }
+      : shutdown
+        ? { code: 'shutting_down', message: 'The server is restarting; please send the message again', retryable: true }
+        : errorData(err)
+    if (!signal.aborted) this.log.warn({ err, turnId: turn.turnId }, 'turn failed')
+    try {
+      await this.storage.saveTurn(turn)
+    } catch (storeErr) {
+      this.log.error({ err: storeErr, turnId: turn.turnId }, 'partial turn not stored')
+    }
+    writer.emit('error', ending)
+  }
+
+  private track(userId: string, turnId: string, abort: AbortController, generation: Promise<void>): void {
+    this.runningPerUser.set(userId, (this.runningPerUser.get(userId) ?? 0) + 1)
+    const done = generation
+      .catch((err) => this.log.error({ err, turnId }, 'turn generation crashed'))
+      .finally(() => {
+        this.running.delete(turnId)
+        const left = (this.runningPerUser.get(userId) ?? 1) - 1
+        if (left > 0) this.runningPerUser.set(userId, left)
+        else this.runningPerUser.delete(userId)
+      })
+    this.running.set(turnId, { done, abort })
+  }
+
+  /** A caller may only continue their own session; anything else looks like it does not exist. */
+  private async ownSession(caller: Caller, sessionId: string, animal: Animal): Promise<Session> {
+    const session = await this.storage.getSession(sessionId)
+    if (!session || session.userId !== caller.sub) throw notFound(`session '${sessionId}'`)
+    if (session.animalId !== animal.animalId) {
+      throw badRequest(`animalId: session '${sessionId}' is a conversation with '${session.animalId}'`)
+    }
+    return session
+  }
+
+  private async earlierTurn(turnId: string): Promise<StartedTurn> {
+    const info = await this.describeTurn(turnId)
+    if (!info) throw new AppError(409, 'turn_unavailable', 'This clientTurnId belongs to a turn that is not available; use a new clientTurnId', true)
+    return { turnId, sessionId: info.sessionId }
+  }
+
+  private async animalName(animalId: string): Promise<string> {
+    return (await this.storage.getAnimal(animalId))?.name ?? animalId
+  }
+}
+
+/** `message`: 1..2000 characters after trimming. */
+export function normalizeMessage(message: string): string {
+  const trimmed = message.trim()
+  if (trimmed.length === 0) throw badRequest('message must not be blank')
+  if (trimmed.length > MAX_MESSAGE_LENGTH) throw badRequest(`message must be at most ${MAX_MESSAGE_LENGTH} characters`)
+  return trimmed
+}
+
+function newSession(info: TurnInfo): Session {
+  return {
+    sessionId: info.sessionId, userId: info.userId, animalId: info.animalId, createdAt: info.createdAt,
+    updatedAt: info.createdAt, messageCount: 0, totalTokens: 0, totalLatencyMs: 0,
+  }
+}
+
+/** The `error` event for anything that went wrong; AppErrors keep their code. */
+function errorData(err: unknown): Record<string, unknown> {
+  if (err instanceof AppError) return { code: err.code, message: err.message, retryable: err.retryable }
+  return { code: 'internal', message: 'Something went wrong on our side', retryable: true }
+}
+
+const STATUS_BY_CODE: Record<string, number> = {
+  cancelled: 409,
+  upstream_failed: 502,
+  upstream_rate_limited: 503,
+  storage_failed: 503,
+  storage_unavailable: 503,
+  shutting_down: 503,
+}
+
+/** Turns a stream's `error` event back into the HTTP error a JSON caller gets. */
+function errorFromEvent(data: Readonly<Record<string, unknown>>): AppError {
+  const code = String(data.code)
+  return new AppError(STATUS_BY_CODE[code] ?? 500, code, String(data.message), Boolean(data.retryable))
+}

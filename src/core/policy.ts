@@ -1,0 +1,32 @@
+// The one access policy: every route and every stream path asks here, nothing re-implements it.
+// Reads a caller may not make look like missing data (404); actions a role may never take are 403.
+import type { Caller } from './types.ts'
+
+export interface FamilyLinks {
+  isLinked(parentId: string, childId: string): Promise<boolean>
+}
+
+/** Actions decided by role alone. */
+export type RoleAction = 'delete_history' | 'manage_animals' | 'manage_families' | 'list_any_user' | 'list_by_animal'
+
+const ROLE_ACTIONS: Record<Caller['role'], ReadonlySet<RoleAction>> = {
+  user: new Set(),
+  parent: new Set(),
+  zookeeper: new Set(['manage_animals', 'list_any_user', 'list_by_animal']),
+  admin: new Set(['delete_history', 'manage_animals', 'manage_families', 'list_any_user', 'list_by_animal']),
+}
+
+export function mayDo(caller: Caller, action: RoleAction): boolean {
+  return ROLE_ACTIONS[caller.role].has(action)
+}
+
+/** May the caller read conversations that belong to `ownerId`? (Families are read from storage each time.) */
+export async function mayReadUser(caller: Caller, ownerId: string, families: FamilyLinks): Promise<boolean> {
+  if (caller.sub === ownerId || mayDo(caller, 'list_any_user')) return true
+  return caller.role === 'parent' && families.isLinked(caller.sub, ownerId)
+}
+
+/** Cancelling changes a turn, so only its owner (or an admin) may; parents and zookeepers read only. */
+export function mayCancel(caller: Caller, ownerId: string): boolean {
+  return caller.sub === ownerId || caller.role === 'admin'
+}

@@ -1,0 +1,84 @@
+// The ports the conversation engine needs. Adapters (src/storage, src/llm, src/streaming)
+// implement them; plugins pick the adapter from config and decorate Fastify with it.
+import type { Animal, ChatMessage, Page, Session, Turn, Usage } from './types.ts'
+
+export interface PageQuery {
+  limit: number
+  cursor?: string
+}
+
+export interface SessionQuery extends PageQuery {
+  /** Exactly one of userId / animalId is set, or neither (all sessions, admin/zookeeper). */
+  userId?: string
+  animalId?: string
+}
+
+/** Outcome of claiming an idempotency key for a turn. */
+export type ClientTurnClaim = { claimed: true } | { claimed: false; turnId: string }
+
+export interface StoragePort {
+  /** 'dynamodb' or 'memory': shown by /readyz. */
+  readonly kind: string
+  /** Resolves when storage answers; throws StorageUnavailableError otherwise. */
+  ping(): Promise<void>
+  close(): Promise<void>
+
+  listAnimals(): Promise<Animal[]>
+  getAnimal(animalId: string): Promise<Animal | undefined>
+  putAnimal(animal: Animal): Promise<void>
+  /** Writes each animal that is not stored yet; leaves edited animals alone. */
+  seedAnimals(animals: Animal[]): Promise<void>
+
+  createSession(session: Session): Promise<void>
+  getSession(sessionId: string): Promise<Session | undefined>
+  /** Most recently active first. */
+  listSessions(query: SessionQuery): Promise<Page<Session>>
+  /** Deletes the session and all its turns. False when it did not exist. */
+  deleteSession(sessionId: string): Promise<boolean>
+  saveSummary(sessionId: string, summary: string, turnCount: number): Promise<void>
+
+  /** Stores a finished turn and updates the session's bookkeeping in the same write path. */
+  saveTurn(turn: Turn): Promise<void>
+  getTurn(turnId: string): Promise<Turn | undefined>
+  /** The session's newest `count` turns, returned oldest first. */
+  recentTurns(sessionId: string, count: number): Promise<Turn[]>
+  /** Oldest first. */
+  listTurns(sessionId: string, query: PageQuery): Promise<Page<Turn>>
+  /** Every turn of a session, oldest first, fetched page by page (for exports). */
+  iterateTurns(sessionId: string): AsyncIterable<Turn>
+
+  /** Atomically claims (userId, clientTurnId) for turnId; tells the existing turnId when already claimed. */
+  claimClientTurn(userId: string, clientTurnId: string, turnId: string): Promise<ClientTurnClaim>
+
+  linkChild(parentId: string, childId: string): Promise<void>
+  unlinkChild(parentId: string, childId: string): Promise<void>
+  listChildren(parentId: string): Promise<string[]>
+  isLinked(parentId: string, childId: string): Promise<boolean>
+}
+
+export interface LlmRequest {
+  animal: Animal
+  /** System prompt, context and the new user message, ready to send. */
+  messages: ChatMessage[]
+  /** The new user message alone (the offline responder matches facts against it). */
+  question: string
+  signal: AbortSignal
+}
+
+export type LlmChunk =
+  | { type: 'delta'; text: string }
+  | { type: 'end'; usage: Usage; finishReason: string; model: string }
+
+export interface SummaryResult {
+  summary: string
+  model: string
+  usage: Usage
+}
+
+export interface LlmProvider {
+  /** The model name announced in `metadata` before generation starts. */
+  readonly model: string
+  /** Streams deltas, then exactly one `end`. Throws UpstreamError on failure; honours signal. */
+  stream(request: LlmRequest): AsyncIterable<LlmChunk>
+  summarize(animal: Animal, turns: Turn[], signal: AbortSignal): Promise<SummaryResult>
+}

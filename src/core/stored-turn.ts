@@ -1,0 +1,56 @@
+// A finished turn whose live buffer has expired is replayed from storage: its opening and
+// its ending, with the same ids the live stream used, so a resuming client sees no duplicates.
+import { createEvent, type TurnEvent } from './events.ts'
+import type { TurnInfo } from './turn-hub.ts'
+import type { Turn } from './types.ts'
+
+export function storedTurnInfo(turn: Turn, animalName: string): TurnInfo {
+  return {
+    turnId: turn.turnId,
+    sessionId: turn.sessionId,
+    userId: turn.userId,
+    animalId: turn.animalId,
+    animalName,
+    model: turn.model,
+    createdAt: turn.createdAt,
+  }
+}
+
+export function storedTurnEvents(turn: Turn, animalName: string): TurnEvent[] {
+  const info = storedTurnInfo(turn, animalName)
+  // Turns stored before endSeq existed: metadata, complete, storage.
+  const endSeq = turn.endSeq ?? 2
+  const events = [createEvent(turn.turnId, 0, 'metadata', metadataData(info))]
+  if (turn.status === 'complete') {
+    events.push(createEvent(turn.turnId, endSeq - 1, 'complete', completeData(turn)))
+    events.push(createEvent(turn.turnId, endSeq, 'storage', storageData(turn)))
+  } else {
+    events.push(createEvent(turn.turnId, endSeq, 'error', endedWithoutReply(turn)))
+  }
+  return events
+}
+
+export function metadataData(info: TurnInfo): Record<string, unknown> {
+  return {
+    sessionId: info.sessionId,
+    turnId: info.turnId,
+    animalId: info.animalId,
+    animalName: info.animalName,
+    model: info.model,
+    createdAt: info.createdAt,
+  }
+}
+
+export function completeData(turn: Turn): Record<string, unknown> {
+  return { reply: turn.reply, usage: turn.usage, latencyMs: turn.latencyMs, finishReason: turn.finishReason ?? 'stop', model: turn.model }
+}
+
+export function storageData(turn: Turn): Record<string, unknown> {
+  return { stored: true, sessionId: turn.sessionId, turnId: turn.turnId }
+}
+
+function endedWithoutReply(turn: Turn): Record<string, unknown> {
+  return turn.status === 'cancelled'
+    ? { code: 'cancelled', message: 'The turn was cancelled', retryable: false }
+    : { code: 'upstream_failed', message: 'The turn failed before it was complete', retryable: true }
+}

@@ -1,0 +1,142 @@
+// The model behind an OpenAI-compatible chat completions API, through the official SDK.
+// The SDK's own retries and timeout handling are replaced by ours: retries happen only before
+// the first token (a reply is never restarted once the visitor has seen part of it), and the
+// timeout bounds every silence, not just the wait for response headers.
+import OpenAI from 'openai'
+import type { CompletionUsage } from 'openai/resources/completions'
+import { UpstreamError } from '../core/errors.ts'
+import type { Log } from '../core/log.ts'
+import { buildSummaryMessages } from '../core/prompt.ts'
+import type { LlmChunk, LlmProvider, LlmRequest, SummaryResult } from '../core/ports.ts'
+import type { Animal, Turn, Usage } from '../core/types.ts'
+import { abortError, throwIfAborted } from './abort.ts'
+import { backoffDelay, sleep } from './retry.ts'
+import { UpstreamCall } from './upstream-call.ts'
+import { describeFailure } from './upstream-failure.ts'
+import { estimateUsage } from './usage.ts'
+
+const SUMMARY_TEMPERATURE = 0.3
+const SUMMARY_MAX_TOKENS = 200
+
+export interface OpenAiProviderOptions {
+  apiKey: string
+  /** Any OpenAI-compatible server, including its /v1; the SDK's default when absent. */
+  baseURL?: string
+  model: string
+  temperature: number
+  maxTokens: number
+  /** Longest silence allowed: before the first token and between chunks. */
+  timeoutMs: number
+  /** Retries after the first attempt, all before the first token. */
+  maxRetries: number
+  /** First backoff delay in ms, doubled on each retry (default 250). */
+  retryBaseMs?: number
+  log?: Log
+}
+
+function toUsage(usage: CompletionUsage): Usage {
+  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, totalTokens: usage.total_tokens }
+}
+
+export class OpenAiProvider implements LlmProvider {
+  readonly model: string
+  readonly #client: OpenAI
+  readonly #options: OpenAiProviderOptions
+  readonly #retryBaseMs: number
+
+  constructor(options: OpenAiProviderOptions) {
+    this.model = options.model
+    this.#options = options
+    this.#retryBaseMs = options.retryBaseMs ?? 250
+    this.#client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: options.timeoutMs })
+  }
+
+  async *stream({ messages, signal }: LlmRequest): AsyncIterable<LlmChunk> {
+    for (let retry = 0; ; retry++) {
+      await this.#waitBeforeAttempt(retry, signal)
+      const call = new UpstreamCall(signal, this.#options.timeoutMs)
+      let reply = ''
+      try {
+        const stream = await this.#client.chat.completions.create(
+          {
+            model: this.model,
+            messages,
+            temperature: this.#options.temperature,
+            // max_tokens rather than max_completion_tokens: every OpenAI-compatible server knows it.
+            max_tokens: this.#options.maxTokens,
+            stream: true,
+            stream_options: { include_usage: true },
+          },
+          { signal: call.signal },
+        )
+        let usage: Usage | undefined
+        let finishReason: string | undefined
+        for await (const chunk of stream) {
+          call.restartTimer()
+          if (chunk.usage) usage = toUsage(chunk.usage)
+          const choice = chunk.choices[0]
+          if (choice?.finish_reason) finishReason = choice.finish_reason
+          const text = choice?.delta?.content
+          if (text) {
+            reply += text
+            call.pauseTimer()
+            yield { type: 'delta', text }
+            call.restartTimer()
+          }
+        }
+        call.pauseTimer()
+        // The SDK ends the iteration quietly when its request is aborted: find out why.
+        if (call.signal.aborted) throw call.signal.reason
+        if (!finishReason) throw new UpstreamError('the model stream ended early')
+        yield { type: 'end', usage: usage ?? estimateUsage(messages, reply), finishReason, model: this.model }
+        return
+      } catch (err) {
+        // Once the visitor has seen part of the reply it is never restarted: the engine keeps it.
+        const error = this.#failure(err, call, signal, retry, reply.length > 0)
+        if (error) throw error
+      } finally {
+        call.close()
+      }
+    }
+  }
+
+  async summarize(animal: Animal, turns: Turn[], signal: AbortSignal): Promise<SummaryResult> {
+    const messages = buildSummaryMessages(animal, turns)
+    for (let retry = 0; ; retry++) {
+      await this.#waitBeforeAttempt(retry, signal)
+      const call = new UpstreamCall(signal, this.#options.timeoutMs)
+      try {
+        const completion = await this.#client.chat.completions.create(
+          { model: this.model, messages, temperature: SUMMARY_TEMPERATURE, max_tokens: SUMMARY_MAX_TOKENS },
+          { signal: call.signal },
+        )
+        const summary = completion.choices[0]?.message?.content?.trim()
+        if (!summary) throw new UpstreamError('the model returned an empty summary')
+        return {
+          summary,
+          model: this.model,
+          usage: completion.usage ? toUsage(completion.usage) : estimateUsage(messages, summary),
+        }
+      } catch (err) {
+        const error = this.#failure(err, call, signal, retry, false)
+        if (error) throw error
+      } finally {
+        call.close()
+      }
+    }
+  }
+
+  async #waitBeforeAttempt(retry: number, signal: AbortSignal): Promise<void> {
+    if (retry > 0) await sleep(backoffDelay(retry, this.#retryBaseMs), signal)
+    throwIfAborted(signal)
+  }
+
+  /** The error to throw for a failed attempt, or undefined when another attempt should follow. */
+  #failure(err: unknown, call: UpstreamCall, signal: AbortSignal, retry: number, afterFirstToken: boolean): Error | undefined {
+    if (signal.aborted) return abortError()
+    const { error, retryable } = describeFailure(err, call.timedOut)
+    if (afterFirstToken || !retryable || retry >= this.#options.maxRetries) return error
+    this.#options.log?.warn({ model: this.model, retry: retry + 1, reason: error.message }, 'retrying the model request')
+    return undefined
+  }
+}

@@ -1,0 +1,49 @@
+// One HTTP request to the model, with its own AbortController: aborted when the caller cancels,
+// or when the upstream stays silent for longer than the timeout (before the first token or
+// between chunks). Aborting the controller makes the SDK close the socket.
+import { abortError } from './abort.ts'
+
+export class UpstreamCall {
+  readonly signal: AbortSignal
+  readonly #controller = new AbortController()
+  readonly #caller: AbortSignal
+  readonly #timeoutMs: number
+  #timer: NodeJS.Timeout | undefined
+  #timedOut = false
+  readonly #onCallerAbort = () => this.#controller.abort(abortError())
+
+  constructor(caller: AbortSignal, timeoutMs: number) {
+    this.#caller = caller
+    this.#timeoutMs = timeoutMs
+    this.signal = this.#controller.signal
+    if (caller.aborted) this.#onCallerAbort()
+    else caller.addEventListener('abort', this.#onCallerAbort, { once: true })
+    this.restartTimer()
+  }
+
+  /** True when this call was aborted because the upstream went silent (not by the caller). */
+  get timedOut(): boolean {
+    return this.#timedOut && !this.#caller.aborted
+  }
+
+  /** Starts the silence timer again: call it whenever the upstream sends something. */
+  restartTimer(): void {
+    clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => {
+      this.#timedOut = true
+      this.#controller.abort(new Error('model timed out'))
+    }, this.#timeoutMs)
+  }
+
+  /** Stops the silence timer while the consumer, not the upstream, has the turn. */
+  pauseTimer(): void {
+    clearTimeout(this.#timer)
+  }
+
+  /** Ends the call: stops the timer, unhooks from the caller, aborts the request if still open. */
+  close(): void {
+    clearTimeout(this.#timer)
+    this.#caller.removeEventListener('abort', this.#onCallerAbort)
+    this.#controller.abort()
+  }
+}

@@ -1,0 +1,22 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { serveSocket } from '../streaming/ws-session.ts'
+
+/** GET /ws: the kiosk WebSocket. The token is checked at the upgrade (401, no socket). */
+const wsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('onRequest', app.authenticate)
+
+  app.get('/ws', { websocket: true, config: { queryToken: true }, schema: { hide: true } }, (socket, request) => {
+    serveSocket(socket, {
+      engine: app.engine,
+      authorize: async (caller, turnId, action) => { await app.access.turn(caller, turnId, action) },
+      admitTurn: async () => {},
+      caller: request.caller,
+      log: request.log,
+      heartbeatMs: app.config.streaming.heartbeatMs,
+      maxTurnsPerSocket: app.config.limits.concurrentTurnsPerSocket,
+      maxBufferedBytes: 1 << 20,
+    })
+  })
+}
+
+export default wsRoutes

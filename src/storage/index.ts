@@ -1,0 +1,42 @@
+// Picks the storage adapter from config: memory, a DynamoDB endpoint, AWS, or (by default)
+// the embedded DynamoDB under DATA_DIR. Tables are created when missing in every DynamoDB mode.
+import { ConfigError, type Config } from '../config.ts'
+import type { Log } from '../core/log.ts'
+import type { StoragePort } from '../core/ports.ts'
+import { createDynamoClient } from './dynamo-client.ts'
+import { DynamoStorage } from './dynamo.ts'
+import { startEmbeddedDynamo } from './embedded.ts'
+import { MemoryStorage } from './memory.ts'
+import { ensureTables } from './tables.ts'
+
+export interface StorageHandle {
+  storage: StoragePort
+  /** Closes the client, then the embedded server if one was started. */
+  close(): Promise<void>
+}
+
+export async function createStorage(config: Config, log: Log): Promise<StorageHandle> {
+  const { mode, endpoint, region } = config.storage
+  if (mode === 'memory') {
+    const storage = new MemoryStorage()
+    return { storage, close: () => storage.close() }
+  }
+  if (mode === 'dynamodb' && endpoint === undefined && region === undefined) {
+    throw new ConfigError('STORAGE=dynamodb needs DYNAMODB_ENDPOINT or AWS_REGION (or use STORAGE=auto for the embedded store)')
+  }
+  const embedded = endpoint === undefined && region === undefined ? await startEmbeddedDynamo(config.dataDir, log) : undefined
+  const client = createDynamoClient({ endpoint: embedded?.endpoint ?? endpoint, region })
+  const storage = new DynamoStorage({ client, tables: config.storage.tables, retentionDays: config.storage.retentionDays, log })
+  const close = async () => {
+    await storage.close()
+    await embedded?.close()
+  }
+  try {
+    await ensureTables(client, config, log)
+  } catch (err) {
+    await close()
+    throw err
+  }
+  log.info({ endpoint: embedded ? 'embedded' : (endpoint ?? `aws:${region}`) }, 'DynamoDB storage ready')
+  return { storage, close }
+}

@@ -1,0 +1,175 @@
+// StoragePort in process memory (STORAGE=memory, for benchmarks): nothing survives a restart.
+// Same semantics as DynamoStorage, including keyset pagination with the same signed cursors.
+// Objects are copied in and out, so callers can never change stored state by mutation.
+import { AppError, notFound } from '../core/errors.ts'
+import type { ClientTurnClaim, PageQuery, SessionQuery, StoragePort } from '../core/ports.ts'
+import type { Animal, Page, Session, Turn } from '../core/types.ts'
+import { CursorCodec } from './cursor.ts'
+import { MESSAGES_PER_TURN, turnOrderKey } from './items.ts'
+import { checkSessionQuery, MAX_PAGE_SIZE, pageSize, sessionsScope, turnsScope } from './queries.ts'
+
+const copy = <T>(value: T): T => structuredClone(value)
+
+export class MemoryStorage implements StoragePort {
+  readonly kind = 'memory'
+  readonly #cursors: CursorCodec
+  readonly #animals = new Map<string, Animal>()
+  readonly #sessions = new Map<string, Session>()
+  /** Per session, its turns in order (see turnOrderKey). */
+  readonly #turns = new Map<string, Turn[]>()
+  readonly #turnsById = new Map<string, Turn>()
+  readonly #claims = new Map<string, string>()
+  readonly #children = new Map<string, Set<string>>()
+
+  constructor(options: { cursors?: CursorCodec } = {}) {
+    this.#cursors = options.cursors ?? new CursorCodec()
+  }
+
+  async ping(): Promise<void> {}
+  async close(): Promise<void> {}
+
+  async listAnimals(): Promise<Animal[]> {
+    return [...this.#animals.values()].map(copy).sort((a, b) => a.animalId.localeCompare(b.animalId))
+  }
+
+  async getAnimal(animalId: string): Promise<Animal | undefined> {
+    const animal = this.#animals.get(animalId)
+    return animal && copy(animal)
+  }
+
+  async putAnimal(animal: Animal): Promise<void> {
+    this.#animals.set(animal.animalId, { ...copy(animal), updatedAt: new Date().toISOString() })
+  }
+
+  async seedAnimals(animals: Animal[]): Promise<void> {
+    const updatedAt = new Date().toISOString()
+    for (const animal of animals) {
+      if (!this.#animals.has(animal.animalId)) this.#animals.set(animal.animalId, { updatedAt, ...copy(animal) })
+    }
+  }
+
+  async createSession(session: Session): Promise<void> {
+    if (this.#sessions.has(session.sessionId)) throw new AppError(409, 'conflict', `session '${session.sessionId}' already exists`)
+    this.#sessions.set(session.sessionId, copy(session))
+  }
+
+  async getSession(sessionId: string): Promise<Session | undefined> {
+    const session = this.#sessions.get(sessionId)
+    return session && copy(session)
+  }
+
+  /** Newest activity first; ties broken by sessionId, as the cursor position is (updatedAt, sessionId). */
+  async listSessions(query: SessionQuery): Promise<Page<Session>> {
+    checkSessionQuery(query)
+    const scope = sessionsScope(query)
+    const after = query.cursor === undefined ? undefined : this.#cursors.decode(scope, query.cursor, ['updatedAt', 'sessionId'])
+    const position = (s: Session) => `${s.updatedAt}\u0000${s.sessionId}`
+    const matching = [...this.#sessions.values()]
+      .filter((s) => (query.userId === undefined || s.userId === query.userId) && (query.animalId === undefined || s.animalId === query.animalId))
+      .sort((a, b) => compare(position(b), position(a)))
+      .filter((s) => !after || compare(position(s), `${after.updatedAt}\u0000${after.sessionId}`) < 0)
+    const limit = pageSize(query.limit)
+    const items = matching.slice(0, limit)
+    const last = items.at(-1)
+    const nextCursor = matching.length > limit && last
+      ? this.#cursors.encode(scope, { updatedAt: last.updatedAt, sessionId: last.sessionId })
+      : null
+    return { items: items.map(copy), nextCursor }
+  }
+
+  async deleteSession(sessionId: string): Promise<boolean> {
+    for (const turn of this.#turns.get(sessionId) ?? []) {
+      this.#turnsById.delete(turn.turnId)
+      if (turn.clientTurnId) this.#claims.delete(claimKey(turn.userId, turn.clientTurnId))
+    }
+    this.#turns.delete(sessionId)
+    return this.#sessions.delete(sessionId)
+  }
+
+  async saveSummary(sessionId: string, summary: string, turnCount: number): Promise<void> {
+    const session = this.#sessions.get(sessionId)
+    if (!session) throw notFound(`session '${sessionId}'`)
+    session.summary = summary
+    session.summaryTurnCount = turnCount
+  }
+
+  async saveTurn(turn: Turn): Promise<void> {
+    if (this.#turnsById.has(turn.turnId)) return
+    const session = this.#sessions.get(turn.sessionId)
+    if (!session) throw notFound(`session '${turn.sessionId}'`)
+    const stored = copy(turn)
+    const turns = this.#turns.get(turn.sessionId) ?? []
+    const at = turns.findIndex((t) => compare(turnOrderKey(t), turnOrderKey(stored)) > 0)
+    turns.splice(at === -1 ? turns.length : at, 0, stored)
+    this.#turns.set(turn.sessionId, turns)
+    this.#turnsById.set(turn.turnId, stored)
+    session.messageCount += MESSAGES_PER_TURN
+    session.totalTokens += turn.usage.totalTokens
+    session.totalLatencyMs += turn.latencyMs
+    session.lastModel = turn.model
+    session.updatedAt = turn.createdAt
+  }
+
+  async getTurn(turnId: string): Promise<Turn | undefined> {
+    const turn = this.#turnsById.get(turnId)
+    return turn && copy(turn)
+  }
+
+  async recentTurns(sessionId: string, count: number): Promise<Turn[]> {
+    if (count <= 0) return []
+    return (this.#turns.get(sessionId) ?? []).slice(-count).map(copy)
+  }
+
+  async listTurns(sessionId: string, query: PageQuery): Promise<Page<Turn>> {
+    const scope = turnsScope(sessionId)
+    const after = query.cursor === undefined ? undefined : this.#cursors.decode(scope, query.cursor, ['position']).position
+    const remaining = (this.#turns.get(sessionId) ?? []).filter((t) => after === undefined || compare(turnOrderKey(t), after) > 0)
+    const limit = pageSize(query.limit)
+    const items = remaining.slice(0, limit)
+    const last = items.at(-1)
+    const nextCursor = remaining.length > limit && last ? this.#cursors.encode(scope, { position: turnOrderKey(last) }) : null
+    return { items: items.map(copy), nextCursor }
+  }
+
+  async *iterateTurns(sessionId: string): AsyncIterable<Turn> {
+    let cursor: string | undefined
+    do {
+      const page = await this.listTurns(sessionId, { limit: MAX_PAGE_SIZE, cursor })
+      yield* page.items
+      cursor = page.nextCursor ?? undefined
+    } while (cursor)
+  }
+
+  async claimClientTurn(userId: string, clientTurnId: string, turnId: string): Promise<ClientTurnClaim> {
+    const key = claimKey(userId, clientTurnId)
+    const existing = this.#claims.get(key)
+    if (existing !== undefined) return { claimed: false, turnId: existing }
+    this.#claims.set(key, turnId)
+    return { claimed: true }
+  }
+
+  async linkChild(parentId: string, childId: string): Promise<void> {
+    const children = this.#children.get(parentId) ?? new Set<string>()
+    children.add(childId)
+    this.#children.set(parentId, children)
+  }
+
+  async unlinkChild(parentId: string, childId: string): Promise<void> {
+    this.#children.get(parentId)?.delete(childId)
+  }
+
+  async listChildren(parentId: string): Promise<string[]> {
+    return [...(this.#children.get(parentId) ?? [])].sort()
+  }
+
+  async isLinked(parentId: string, childId: string): Promise<boolean> {
+    return this.#children.get(parentId)?.has(childId) ?? false
+  }
+}
+
+const claimKey = (userId: string, clientTurnId: string) => JSON.stringify([userId, clientTurnId])
+
+/** Plain code-unit order: DynamoDB's byte order for the ASCII ids and timestamps in our keys (localeCompare is not). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

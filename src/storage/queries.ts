@@ -1,0 +1,21 @@
+// Query rules shared by both adapters: page sizes, and what a cursor is bound to, so a cursor
+// from one session's turns (or one user's session list) is rejected on any other query.
+import { badRequest } from '../core/errors.ts'
+import type { SessionQuery } from '../core/ports.ts'
+
+export const MAX_PAGE_SIZE = 100
+
+/** The route validates 1..100; storage clamps too, so no caller can ask for an unbounded read. */
+export const pageSize = (limit: number) => Math.min(Math.max(Math.trunc(limit) || 1, 1), MAX_PAGE_SIZE)
+
+export const turnsScope = (sessionId: string) => `turns:${sessionId}`
+
+export function sessionsScope(query: SessionQuery): string {
+  if (query.userId !== undefined) return `sessions:user:${query.userId}`
+  if (query.animalId !== undefined) return `sessions:animal:${query.animalId}`
+  return 'sessions:all'
+}
+
+export function checkSessionQuery(query: SessionQuery): void {
+  if (query.userId !== undefined && query.animalId !== undefined) throw badRequest('userId and animalId cannot be combined')
+}

@@ -1,0 +1,57 @@
+// The SSE encoder: writes a turn's pre-serialised events to an HTTP response. No protocol logic:
+// ids, order and replay come from the core. A disconnect only detaches; the turn goes on.
+import type { ServerResponse } from 'node:http'
+import { isFinalEvent, type TurnEvent } from '../core/events.ts'
+import type { EventListener, Subscription } from '../core/turn-hub.ts'
+
+export interface SseOptions {
+  heartbeatMs: number
+  /** Reconnect delay sent to browsers in the `retry:` field. */
+  retryMs: number
+  /** A consumer whose unsent bytes exceed this is disconnected (it can resume). */
+  maxBufferedBytes: number
+  /** Extra response headers (CORS and the like, set by hooks before the stream started). */
+  headers?: Record<string, string | string[] | number | undefined>
+}
+
+export type Attach = (listener: EventListener) => Promise<Subscription | undefined>
+
+export async function streamSse(res: ServerResponse, attach: Attach, options: SseOptions): Promise<void> {
+  res.writeHead(200, {
+    ...options.headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no', // nginx and friends: do not buffer the stream
+  })
+  res.socket?.setNoDelay(true)
+  res.write(`retry: ${options.retryMs}\n\n`)
+
+  let subscription: Subscription | undefined
+  let open = true
+  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs)
+  const finish = () => {
+    if (!open) return
+    open = false
+    clearInterval(heartbeat)
+    subscription?.close()
+    if (!res.destroyed) res.end()
+  }
+  res.on('close', finish)
+
+  const send = (event: TurnEvent) => {
+    if (!open) return
+    if (!res.write(event.sse) && res.writableLength > options.maxBufferedBytes) {
+      res.destroy() // too far behind: drop it rather than buffer without bound
+      return
+    }
+    if (isFinalEvent(event)) finish()
+  }
+  subscription = await attach(send)
+  if (!subscription) {
+    res.write('event: error\ndata: {"code":"not_found","message":"turn not found","retryable":false}\n\n')
+    finish()
+  } else if (!open) {
+    subscription.close()
+  }
+}

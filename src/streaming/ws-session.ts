@@ -1,0 +1,109 @@
+// The WebSocket encoder: one kiosk socket, many turns. It translates client frames into engine
+// calls and sends each turn's pre-serialised events, tagged with their turnId. A bad frame gets an
+// `error` event; the socket stays open. Closing the socket detaches from turns, it cancels nothing.
+import type { WebSocket } from 'ws'
+import { AppError, notFound } from '../core/errors.ts'
+import { isFinalEvent, seqAfter, type TurnEvent } from '../core/events.ts'
+import type { Log } from '../core/log.ts'
+import type { Subscription } from '../core/turn-hub.ts'
+import type { Caller } from '../core/types.ts'
+import type { ConversationEngine } from '../core/engine.ts'
+import { parseClientFrame, type ClientFrame } from './ws-frames.ts'
+
+export interface WsSessionOptions {
+  engine: ConversationEngine
+  /** The access policy's answer to "may this caller read / cancel this turn?" (404 when not). */
+  authorize(caller: Caller, turnId: string, action: 'read' | 'cancel'): Promise<void>
+  /** Called before each turn (the per-user rate limit); throws an AppError to refuse. */
+  admitTurn(caller: Caller): Promise<void>
+  caller: Caller
+  log: Log
+  heartbeatMs: number
+  maxTurnsPerSocket: number
+  /** A peer whose unsent bytes exceed this is dropped (it can reconnect and resume). */
+  maxBufferedBytes: number
+}
+
+/** Close codes: 1012 = service restart (reconnect elsewhere), 1013 = try again later. */
+export const CLOSE_RESTARTING = 1012
+const CLOSE_TOO_SLOW = 1013
+
+export function serveSocket(socket: WebSocket, options: WsSessionOptions): void {
+  const { engine, caller } = options
+  const attached = new Map<string, Subscription>()
+  let alive = true
+
+  const sendError = (turnId: string | null, err: unknown) => {
+    const data = err instanceof AppError
+      ? { code: err.code, message: err.message, retryable: err.retryable }
+      : err instanceof RangeError
+        ? { code: 'bad_request', message: err.message, retryable: false }
+        : { code: 'internal', message: 'Something went wrong on our side', retryable: true }
+    if (!(err instanceof AppError || err instanceof RangeError)) options.log.error({ err, turnId }, 'websocket frame failed')
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'error', id: null, turnId, data }))
+  }
+
+  const follow = async (turnId: string, afterSeq: number) => {
+    if (attached.has(turnId)) return // already streaming this turn on this socket
+    const send = (event: TurnEvent) => {
+      if (socket.readyState !== socket.OPEN) return
+      if (socket.bufferedAmount > options.maxBufferedBytes) {
+        socket.close(CLOSE_TOO_SLOW, 'too far behind; reconnect and resume')
+        return
+      }
+      socket.send(event.ws)
+      if (isFinalEvent(event)) attached.get(turnId)?.close()
+    }
+    const subscription = await engine.attach(turnId, afterSeq, send)
+    if (!subscription) throw notFound(`turn '${turnId}'`)
+    attached.set(turnId, {
+      close() {
+        subscription.close()
+        attached.delete(turnId)
+      },
+    })
+  }
+
+  const handle = async (frame: ClientFrame) => {
+    switch (frame.type) {
+      case 'turn': {
+        if (attached.size >= options.maxTurnsPerSocket) {
+          throw new AppError(429, 'too_many_turns', `At most ${options.maxTurnsPerSocket} turns may run at once on one socket`, true)
+        }
+        await options.admitTurn(caller)
+        const { turnId } = await engine.startTurn(caller, frame)
+        return follow(turnId, -1)
+      }
+      case 'resume':
+        await options.authorize(caller, frame.turnId, 'read')
+        return follow(frame.turnId, seqAfter(frame.turnId, frame.lastEventId))
+      case 'cancel':
+        await options.authorize(caller, frame.turnId, 'cancel')
+        if (!(await engine.cancel(frame.turnId))) throw new AppError(409, 'not_running', `turn '${frame.turnId}' is not running`)
+    }
+  }
+
+  socket.on('message', (raw, isBinary) => {
+    let frame: ClientFrame
+    try {
+      if (isBinary) throw new RangeError('frames must be JSON text')
+      frame = parseClientFrame(raw.toString())
+    } catch (err) {
+      return sendError(null, err)
+    }
+    const turnId = frame.type === 'turn' ? frame.clientTurnId ?? null : frame.turnId
+    handle(frame).catch((err) => sendError(turnId, err))
+  })
+
+  socket.on('pong', () => { alive = true })
+  const heartbeat = setInterval(() => {
+    if (!alive) return socket.terminate() // no pong since the last ping: a dead peer
+    alive = false
+    socket.ping()
+  }, options.heartbeatMs)
+
+  socket.on('close', () => {
+    clearInterval(heartbeat)
+    for (const subscription of [...attached.values()]) subscription.close()
+  })
+}
