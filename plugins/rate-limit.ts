@@ -1,6 +1,7 @@
 // Rate limits, on @fastify/rate-limit:
-// - per IP, every route (looser: RATE_LIMIT_IP_PER_MINUTE), so unauthenticated routes are protected
-//   too; liveness/readiness probes and metrics scrapes are exempt so monitoring never trips it;
+// - per IP, every request (looser: RATE_LIMIT_IP_PER_MINUTE), counted before authentication so
+//   unauthenticated routes, unknown paths and bad-token floods are covered too; liveness/readiness
+//   probes and metrics scrapes are exempt so monitoring never trips it;
 // - per user (the token's sub), every turn (RATE_LIMIT_TURNS_PER_MINUTE): `app.admitTurn(request)`
 //   consumes one, for POST /convo_turn (a preHandler, after authentication) and for each
 //   WebSocket turn frame (with the upgrade request), so both transports share one budget.
@@ -35,14 +36,13 @@ const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
 export default fp(
   async (app) => {
     const { limits, redisUrl, redisKeyPrefix } = app.config
-    const redis = redisUrl ? await connectRedis(redisUrl) : undefined
-    if (redis) {
-      redis.on('error', (err) => app.log.warn({ err }, 'redis (rate limits) connection error'))
-      app.addHook('onClose', async () => { await redis.quit().catch(() => redis.disconnect()) })
-    }
+    const redis = redisUrl ? await connectRedis(redisUrl, (err) => app.log.warn({ err }, 'redis (rate limits) connection error')) : undefined
+    if (redis) app.addHook('onClose', async () => { await redis.quit().catch(() => redis.disconnect()) })
 
+    // The plugin's own options are the per-IP limit; it is added below as a root hook (rather than
+    // per route) so it runs before every route's authentication hook and on 404s.
     await app.register(rateLimit, {
-      global: true,
+      global: false,
       max: limits.ipPerMinute,
       timeWindow: 60_000,
       allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
@@ -52,6 +52,8 @@ export default fp(
       errorResponseBuilder: (_request, context) =>
         new RateLimitedError(`Too many requests from this address; retry in ${context.after}`, Math.ceil(context.ttl / 1000)),
     })
+
+    app.addHook('onRequest', app.rateLimit())
 
     const turnLimit = app.createRateLimit({
       max: limits.turnsPerMinute,
@@ -82,10 +84,11 @@ export default fp(
 )
 
 /** Connects at start-up, so a wrong REDIS_URL stops the app with a message naming it. */
-async function connectRedis(url: string): Promise<Redis> {
+async function connectRedis(url: string, onError: (err: Error) => void): Promise<Redis> {
   // No offline queue: while Redis is unreachable, commands fail at once (and skipOnError lets the
   // request through) instead of queueing and stalling every request.
   const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+  redis.on('error', onError)
   try {
     await redis.connect()
   } catch (err) {
