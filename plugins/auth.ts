@@ -52,6 +52,8 @@ export default fp(
         algorithms: [key.algorithm],
         extractToken: tokenOf,
         clockTolerance: toleranceMs,
+        // allowedIss/allowedAud alone would let a token without the claim through.
+        requiredClaims: [...(auth.issuer ? ['iss'] : []), ...(auth.audience ? ['aud'] : [])],
         ...(auth.issuer ? { allowedIss: auth.issuer } : {}),
         ...(auth.audience ? { allowedAud: auth.audience } : {}),
       },
