@@ -31,6 +31,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config, options.logStream),
     bodyLimit: config.limits.bodyLimitBytes,
+    trustProxy: config.trustProxy,
     // Clients retry with clientTurnId; request ids only need to be unique in the logs.
     requestIdHeader: 'x-request-id',
   }).withTypeProvider<TypeBoxTypeProvider>()

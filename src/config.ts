@@ -11,6 +11,7 @@ const EnvSchema = Type.Object({
   HOST: Type.String({ default: '0.0.0.0' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  TRUST_PROXY: Type.Boolean({ default: false }),
 
   STORAGE: Type.Enum(['auto', 'dynamodb', 'memory'], { default: 'auto' }),
   DYNAMODB_ENDPOINT: Type.Optional(Type.String({ pattern: HTTP_URL })),
@@ -59,6 +60,8 @@ export interface Config {
   host: string
   logLevel: Env['LOG_LEVEL']
   dataDir: string
+  /** Behind a load balancer: take the client address from X-Forwarded-For (per-IP rate limit, logs). */
+  trustProxy: boolean
   storage: {
     mode: Env['STORAGE']
     endpoint?: string
@@ -125,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
+    trustProxy: e.TRUST_PROXY,
     storage: {
       mode: e.STORAGE,
       endpoint: e.DYNAMODB_ENDPOINT,

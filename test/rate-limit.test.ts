@@ -83,6 +83,15 @@ t.test('per IP: every route counts, before authentication; probes and metrics ar
   }
 })
 
+t.test('with TRUST_PROXY the per-IP limit counts the client address from X-Forwarded-For', async (t) => {
+  const app = await startApp(t, { STORAGE: 'memory', RATE_LIMIT_IP_PER_MINUTE: '2', TRUST_PROXY: 'true' })
+  const from = (ip: string) => fetch(`${app.url}/animals`, { headers: { ...app.auth('alice'), 'x-forwarded-for': ip } })
+  t.equal((await from('203.0.113.1')).status, 200)
+  t.equal((await from('203.0.113.1')).status, 200)
+  t.equal((await from('203.0.113.1')).status, 429)
+  t.equal((await from('203.0.113.2')).status, 200, 'another client behind the same proxy has its own budget')
+})
+
 t.test('concurrent turns: per socket and per user caps', async (t) => {
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
