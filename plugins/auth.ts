@@ -1,12 +1,16 @@
 // Authentication: verifies the JWT on every route that asks for it and exposes the caller as
 // `request.caller`. Query-string tokens are accepted only where a route opts in (SSE streams and
 // the WebSocket upgrade), because EventSource and browser WebSockets cannot send headers.
+// The accepted algorithm is pinned to the configured key: HS256 for JWT_SECRET (or the development
+// secret), RS256 or ES256 for JWT_PUBLIC_KEY, so `alg: none` and algorithm confusion never verify.
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { AppError } from '../src/core/errors.ts'
 import { ROLES, type Caller, type Role } from '../src/core/types.ts'
+import type { Config } from '../src/config.ts'
 import { resolveJwtSecret } from '../src/dev-secret.ts'
+import { publicKeyAlgorithm } from '../src/jwt-keys.ts'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -22,6 +26,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     caller: Caller
+    /** When the caller's token expires (ms since epoch, clock tolerance included); undefined without `exp`. */
+    tokenExpiresAt: number | undefined
   }
   interface FastifyContextConfig {
     /** Accept `?access_token=` on this route (SSE stream routes, WebSocket upgrade). */
@@ -33,16 +39,28 @@ const unauthorized = (message: string) => new AppError(401, 'unauthorized', mess
 
 export default fp(
   async (app) => {
-    const { secret, generated } = await resolveJwtSecret(app.config)
-    if (generated) app.log.warn('JWT_SECRET is not set: using the development secret kept under DATA_DIR')
+    const { auth } = app.config
+    const key = await verificationKey(app.config)
+    if (key.generated) app.log.warn('JWT_SECRET is not set: using the development secret kept under DATA_DIR')
+    const toleranceMs = auth.clockToleranceSeconds * 1000
 
     await app.register(fastifyJwt, {
-      secret,
-      sign: { algorithm: 'HS256' },
-      verify: { algorithms: ['HS256'], extractToken: tokenOf },
+      secret: key.secret,
+      // Only an HS256 deployment can sign (tests, `npm run token`); with a public key tokens come from the identity provider.
+      ...(key.algorithm === 'HS256' ? { sign: { algorithm: 'HS256' } } : {}),
+      verify: {
+        algorithms: [key.algorithm],
+        extractToken: tokenOf,
+        clockTolerance: toleranceMs,
+        // allowedIss/allowedAud alone would let a token without the claim through.
+        requiredClaims: [...(auth.issuer ? ['iss'] : []), ...(auth.audience ? ['aud'] : [])],
+        ...(auth.issuer ? { allowedIss: auth.issuer } : {}),
+        ...(auth.audience ? { allowedAud: auth.audience } : {}),
+      },
     })
 
     app.decorateRequest('caller', null as unknown as Caller)
+    app.decorateRequest('tokenExpiresAt', undefined)
     app.decorate('authenticate', async (request: FastifyRequest) => {
       if (!tokenOf(request)) throw unauthorized('A bearer token is required (Authorization: Bearer <JWT>)')
       let claims: Record<string, unknown>
@@ -54,10 +72,24 @@ export default fp(
       if (typeof claims.sub !== 'string' || claims.sub === '') throw unauthorized('The token has no sub claim')
       if (!ROLES.includes(claims.role as Role)) throw unauthorized(`The token's role must be one of ${ROLES.join(', ')}`)
       request.caller = { sub: claims.sub, role: claims.role as Role }
+      request.tokenExpiresAt = typeof claims.exp === 'number' ? claims.exp * 1000 + toleranceMs : undefined
     })
   },
   { name: 'auth', dependencies: ['config'] },
 )
+
+type VerificationKey =
+  | { algorithm: 'HS256'; secret: string; generated: boolean }
+  | { algorithm: 'RS256' | 'ES256'; secret: { public: string }; generated: false }
+
+/** The key tokens are verified with, and the one algorithm it accepts. */
+async function verificationKey(config: Config): Promise<VerificationKey> {
+  const { publicKey } = config.auth
+  // loadConfig has already checked the key, so publicKeyAlgorithm cannot throw here.
+  if (publicKey) return { algorithm: publicKeyAlgorithm(publicKey), secret: { public: publicKey }, generated: false }
+  const { secret, generated } = await resolveJwtSecret(config)
+  return { algorithm: 'HS256', secret, generated }
+}
 
 function tokenOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization

@@ -11,18 +11,27 @@ import docsPlugin from '../plugins/docs.ts'
 import errorsPlugin from '../plugins/errors.ts'
 import llmPlugin from '../plugins/llm.ts'
 import metricsPlugin from '../plugins/metrics.ts'
+import rateLimitPlugin from '../plugins/rate-limit.ts'
 import storagePlugin from '../plugins/storage.ts'
 import streamingPlugin from '../plugins/streaming.ts'
 import animalRoutes from './routes/animals.ts'
+import familyRoutes from './routes/families.ts'
 import healthRoutes from './routes/health.ts'
 import historyRoutes from './routes/history.ts'
 import turnRoutes from './routes/turns.ts'
 import wsRoutes from './routes/ws.ts'
 
-export async function buildApp(config: Config, options: { logger?: FastifyServerOptions['logger'] } = {}) {
+export interface BuildOptions {
+  logger?: FastifyServerOptions['logger']
+  /** Where the app's own logger writes (default stdout); tests capture logs with it. */
+  logStream?: NodeJS.WritableStream
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}) {
   const app = Fastify({
-    logger: options.logger ?? loggerOptions(config),
+    logger: options.logger ?? loggerOptions(config, options.logStream),
     bodyLimit: config.limits.bodyLimitBytes,
+    trustProxy: config.trustProxy,
     // Clients retry with clientTurnId; request ids only need to be unique in the logs.
     requestIdHeader: 'x-request-id',
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -33,6 +42,8 @@ export async function buildApp(config: Config, options: { logger?: FastifyServer
   await app.register(configPlugin, { config })
   await app.register(errorsPlugin)
   await app.register(cors, { origin: true })
+  // Before any route, so the per-IP limit covers them all (docs and metrics included).
+  await app.register(rateLimitPlugin)
   await app.register(docsPlugin)
   await app.register(metricsPlugin)
   await app.register(storagePlugin)
@@ -45,15 +56,17 @@ export async function buildApp(config: Config, options: { logger?: FastifyServer
   await app.register(animalRoutes)
   await app.register(turnRoutes)
   await app.register(historyRoutes)
+  await app.register(familyRoutes)
   await app.register(wsRoutes)
   return app
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>
 
-function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+function loggerOptions(config: Config, stream?: NodeJS.WritableStream): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
+    ...(stream ? { stream } : {}),
     serializers: {
       // Tokens passed as ?access_token= must never reach the logs.
       req: (req) => ({ method: req.method, url: redactToken(req.url), remoteAddress: req.ip }),

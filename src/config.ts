@@ -2,6 +2,7 @@
 // (env-schema/Ajv coerces strings to numbers). A bad value stops start-up with one line naming it.
 import { envSchema } from 'env-schema'
 import Type, { type Static } from 'typebox'
+import { normalizePem, publicKeyAlgorithm } from './jwt-keys.ts'
 
 const HTTP_URL = '^https?://[^\\s]+$'
 
@@ -10,6 +11,7 @@ const EnvSchema = Type.Object({
   HOST: Type.String({ default: '0.0.0.0' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  TRUST_PROXY: Type.Boolean({ default: false }),
 
   STORAGE: Type.Enum(['auto', 'dynamodb', 'memory'], { default: 'auto' }),
   DYNAMODB_ENDPOINT: Type.Optional(Type.String({ pattern: HTTP_URL })),
@@ -35,8 +37,10 @@ const EnvSchema = Type.Object({
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_CLOCK_TOLERANCE_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
 
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_KEY_PREFIX: Type.String({ minLength: 1, maxLength: 100, default: 'animal-chat:' }),
   RATE_LIMIT_TURNS_PER_MINUTE: Type.Integer({ minimum: 1, default: 30 }),
   RATE_LIMIT_IP_PER_MINUTE: Type.Integer({ minimum: 1, default: 600 }),
   MAX_CONCURRENT_TURNS_PER_USER: Type.Integer({ minimum: 1, default: 4 }),
@@ -56,6 +60,8 @@ export interface Config {
   host: string
   logLevel: Env['LOG_LEVEL']
   dataDir: string
+  /** Behind a load balancer: take the client address from X-Forwarded-For (per-IP rate limit, logs). */
+  trustProxy: boolean
   storage: {
     mode: Env['STORAGE']
     endpoint?: string
@@ -74,8 +80,10 @@ export interface Config {
     fallback: Env['LLM_FALLBACK']
     contextMessages: number
   }
-  auth: { secret?: string; publicKey?: string; issuer?: string; audience?: string }
+  auth: { secret?: string; publicKey?: string; issuer?: string; audience?: string; clockToleranceSeconds: number }
   redisUrl?: string
+  /** Prefix of every Redis key this app writes (instances sharing counters use the same one). */
+  redisKeyPrefix: string
   limits: {
     turnsPerMinute: number
     ipPerMinute: number
@@ -107,11 +115,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) {
     throw new ConfigError('JWT_SECRET and JWT_PUBLIC_KEY are both set: set exactly one')
   }
+  const publicKey = e.JWT_PUBLIC_KEY && normalizePem(e.JWT_PUBLIC_KEY)
+  if (publicKey) {
+    try {
+      publicKeyAlgorithm(publicKey)
+    } catch (err) {
+      throw new ConfigError(`JWT_PUBLIC_KEY: ${(err as Error).message}`)
+    }
+  }
   return {
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
+    trustProxy: e.TRUST_PROXY,
     storage: {
       mode: e.STORAGE,
       endpoint: e.DYNAMODB_ENDPOINT,
@@ -135,8 +152,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       fallback: e.LLM_FALLBACK,
       contextMessages: e.CONTEXT_MESSAGES,
     },
-    auth: { secret: e.JWT_SECRET, publicKey: e.JWT_PUBLIC_KEY, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    auth: {
+      secret: e.JWT_SECRET, publicKey, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE,
+      clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
+    },
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     limits: {
       turnsPerMinute: e.RATE_LIMIT_TURNS_PER_MINUTE,
       ipPerMinute: e.RATE_LIMIT_IP_PER_MINUTE,

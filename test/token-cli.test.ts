@@ -29,6 +29,16 @@ t.test('a token from the CLI with JWT_SECRET verifies against that secret only',
   t.equal(res.statusCode, 401)
 })
 
+t.test('with JWT_ISSUER and JWT_AUDIENCE the CLI token carries them and is accepted', async (t) => {
+  const env = { DATA_DIR: t.testdir(), STORAGE: 'memory', LOG_LEVEL: 'silent', JWT_ISSUER: 'https://id.zoo.example', JWT_AUDIENCE: 'animal-chat' }
+  const token = runToken(['--sub', 'carol'], env).stdout.trim()
+  const app = await buildApp(loadConfig(env))
+  t.teardown(() => app.close())
+  const res = await app.inject({ url: '/animals', headers: { authorization: `Bearer ${token}` } })
+  t.equal(res.statusCode, 200)
+  t.match(app.jwt.decode(token), { iss: 'https://id.zoo.example', aud: 'animal-chat' })
+})
+
 t.test('bad arguments exit non-zero with usage', async (t) => {
   const env = { DATA_DIR: t.testdir() }
   const noSub = runToken([], env)

@@ -1,5 +1,6 @@
 // `npm run token -- --sub alice --role parent [--expires 12h]`: prints a JWT signed with the same
-// secret the server uses (JWT_SECRET, or the development secret under DATA_DIR).
+// secret the server uses (JWT_SECRET, or the development secret under DATA_DIR), with JWT_ISSUER /
+// JWT_AUDIENCE as iss / aud when they are set.
 import { parseArgs } from 'node:util'
 import { createSigner } from 'fast-jwt'
 import { loadConfig } from '../config.ts'
@@ -15,7 +16,13 @@ try {
   const config = loadConfig()
   if (config.auth.publicKey) throw new Error('JWT_PUBLIC_KEY is set: tokens come from your identity provider, this tool signs only HS256 tokens')
   const { secret } = await resolveJwtSecret(config)
-  const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: values.expires })
+  const { issuer, audience } = config.auth
+  const sign = createSigner({
+    key: secret, algorithm: 'HS256', expiresIn: values.expires,
+    // The server requires these claims when they are configured.
+    ...(issuer ? { iss: issuer } : {}),
+    ...(audience ? { aud: audience } : {}),
+  })
   console.log(sign({ sub: values.sub, role: values.role }))
 } catch (err) {
   console.error((err as Error).message)

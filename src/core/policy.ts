@@ -30,3 +30,8 @@ export async function mayReadUser(caller: Caller, ownerId: string, families: Fam
 export function mayCancel(caller: Caller, ownerId: string): boolean {
   return caller.sub === ownerId || caller.role === 'admin'
 }
+
+/** A family (a parent's linked children) is visible to admins and to that parent. */
+export function mayReadFamily(caller: Caller, parentId: string): boolean {
+  return mayDo(caller, 'manage_families') || (caller.role === 'parent' && caller.sub === parentId)
+}

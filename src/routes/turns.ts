@@ -20,7 +20,7 @@ const turnRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }).catch((err) => request.log.error({ err }, 'sse stream failed'))
   }
 
-  app.post('/convo_turn', { schema: turnSchema }, async (request, reply) => {
+  app.post('/convo_turn', { schema: turnSchema, preHandler: app.turnRateLimit }, async (request, reply) => {
     const wantsStream = request.query.stream === true || (request.headers.accept ?? '').includes('text/event-stream')
     const { turnId } = await app.engine.startTurn(request.caller, request.body)
     if (wantsStream) return sse(request, reply, (listener) => app.engine.attach(turnId, -1, listener))

@@ -1,7 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { serveSocket } from '../streaming/ws-session.ts'
 
-/** GET /ws: the kiosk WebSocket. The token is checked at the upgrade (401, no socket). */
+/**
+ * GET /ws: the kiosk WebSocket. The token is checked at the upgrade (401, no socket). Each turn
+ * frame spends from the caller's per-user turn budget, shared with POST /convo_turn. When the
+ * token expires the socket takes no new frames and closes with 4401 once its turns have finished.
+ */
 const wsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', app.authenticate)
 
@@ -9,8 +13,9 @@ const wsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     serveSocket(socket, {
       engine: app.engine,
       authorize: async (caller, turnId, action) => { await app.access.turn(caller, turnId, action) },
-      admitTurn: async () => {},
+      admitTurn: () => app.admitTurn(request),
       caller: request.caller,
+      expiresAt: request.tokenExpiresAt,
       log: request.log,
       heartbeatMs: app.config.streaming.heartbeatMs,
       maxTurnsPerSocket: app.config.limits.concurrentTurnsPerSocket,

@@ -17,6 +17,9 @@ export interface WsSessionOptions {
   /** Called before each turn (the per-user rate limit); throws an AppError to refuse. */
   admitTurn(caller: Caller): Promise<void>
   caller: Caller
+  /** When the caller's token expires (ms since epoch): then new frames are refused with
+   * `token_expired` and the socket closes with 4401 once its running turns have finished. */
+  expiresAt?: number
   log: Log
   heartbeatMs: number
   maxTurnsPerSocket: number
@@ -27,11 +30,29 @@ export interface WsSessionOptions {
 /** Close codes: 1012 = service restart (reconnect elsewhere), 1013 = try again later. */
 export const CLOSE_RESTARTING = 1012
 const CLOSE_TOO_SLOW = 1013
+/** The token expired: reconnect with a fresh one (4000-4999 are application codes; 4401 mirrors HTTP 401). */
+export const CLOSE_TOKEN_EXPIRED = 4401
+/** setTimeout's longest delay; later expiries re-arm the timer. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export function serveSocket(socket: WebSocket, options: WsSessionOptions): void {
   const { engine, caller } = options
   const attached = new Map<string, Subscription>()
   let alive = true
+  let expired = false
+  const closeIfExpiredAndIdle = () => {
+    if (expired && attached.size === 0) socket.close(CLOSE_TOKEN_EXPIRED, 'token expired')
+  }
+  const expire = () => {
+    expired = true
+    closeIfExpiredAndIdle()
+  }
+  let expiryTimer: NodeJS.Timeout | undefined
+  const armExpiry = (expiresAt: number) => {
+    const delay = expiresAt - Date.now()
+    expiryTimer = delay > MAX_TIMER_MS ? setTimeout(() => armExpiry(expiresAt), MAX_TIMER_MS) : setTimeout(expire, Math.max(0, delay))
+  }
+  if (options.expiresAt !== undefined) armExpiry(options.expiresAt)
 
   const sendError = (turnId: string | null, err: unknown) => {
     const data = err instanceof AppError
@@ -60,11 +81,13 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
       close() {
         subscription.close()
         attached.delete(turnId)
+        closeIfExpiredAndIdle()
       },
     })
   }
 
   const handle = async (frame: ClientFrame) => {
+    if (expired) throw new AppError(401, 'token_expired', 'The token expired: reconnect with a fresh token')
     switch (frame.type) {
       case 'turn': {
         if (attached.size >= options.maxTurnsPerSocket) {
@@ -104,6 +127,7 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
 
   socket.on('close', () => {
     clearInterval(heartbeat)
+    clearTimeout(expiryTimer)
     for (const subscription of [...attached.values()]) subscription.close()
   })
 }

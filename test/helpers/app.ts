@@ -1,6 +1,6 @@
 // Builds the real app for a test: dynalite over the wire, the real auth, a real listening port.
 import type { Test } from 'tap'
-import { buildApp, type App } from '../../src/app.ts'
+import { buildApp, type App, type BuildOptions } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { Role } from '../../src/core/types.ts'
 import { startDynalite } from './dynalite.ts'
@@ -23,7 +23,7 @@ export interface TestApp {
  * Starts dynalite (unless DYNAMODB_ENDPOINT or STORAGE is given in env) and the app on a free
  * port; both close when the test ends. Without OPENAI_API_KEY the offline responder answers.
  */
-export async function startApp(t: Test, env: Record<string, string> = {}): Promise<TestApp> {
+export async function startApp(t: Test, env: Record<string, string> = {}, options: BuildOptions = {}): Promise<TestApp> {
   let dynamoEndpoint = env.DYNAMODB_ENDPOINT ?? ''
   if (!dynamoEndpoint && !env.STORAGE) {
     const dynalite = await startDynalite()
@@ -37,7 +37,7 @@ export async function startApp(t: Test, env: Record<string, string> = {}): Promi
     ...(dynamoEndpoint ? { DYNAMODB_ENDPOINT: dynamoEndpoint } : {}),
     ...env,
   })
-  const app = await buildApp(config)
+  const app = await buildApp(config, options)
   t.teardown(() => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }

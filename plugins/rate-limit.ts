@@ -1,0 +1,99 @@
+// Rate limits, on @fastify/rate-limit:
+// - per IP, every request (looser: RATE_LIMIT_IP_PER_MINUTE), counted before authentication so
+//   unauthenticated routes, unknown paths and bad-token floods are covered too; liveness/readiness
+//   probes and metrics scrapes are exempt so monitoring never trips it;
+// - per user (the token's sub), every turn (RATE_LIMIT_TURNS_PER_MINUTE): `app.admitTurn(request)`
+//   consumes one, for POST /convo_turn (a preHandler, after authentication) and for each
+//   WebSocket turn frame (with the upgrade request), so both transports share one budget.
+// With REDIS_URL the counters live in Redis, so every instance shares them.
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { Redis } from 'ioredis'
+import { AppError } from '../src/core/errors.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Consumes one turn from the caller's per-minute budget; throws RateLimitedError when it is spent. */
+    admitTurn(request: FastifyRequest): Promise<void>
+    /** preHandler for turn routes: admitTurn, plus the Retry-After header when refused. */
+    turnRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void>
+  }
+}
+
+export class RateLimitedError extends AppError {
+  readonly retryAfterSeconds: number
+  constructor(message: string, retryAfterSeconds: number) {
+    super(429, 'rate_limited', message, true)
+    this.name = 'RateLimitedError'
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
+/** Routes monitoring calls often, from few addresses: never rate limited. */
+const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
+
+export default fp(
+  async (app) => {
+    const { limits, redisUrl, redisKeyPrefix } = app.config
+    const redis = redisUrl ? await connectRedis(redisUrl, (err) => app.log.warn({ err }, 'redis (rate limits) connection error')) : undefined
+    if (redis) app.addHook('onClose', async () => { await redis.quit().catch(() => redis.disconnect()) })
+
+    // The plugin's own options are the per-IP limit; it is added below as a root hook (rather than
+    // per route) so it runs before every route's authentication hook and on 404s.
+    await app.register(rateLimit, {
+      global: false,
+      max: limits.ipPerMinute,
+      timeWindow: 60_000,
+      allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
+      // Redis down: let requests through rather than fail them (the per-user concurrency cap still holds).
+      skipOnError: true,
+      ...(redis ? { redis, nameSpace: `${redisKeyPrefix}rate-limit:` } : {}),
+      errorResponseBuilder: (_request, context) =>
+        new RateLimitedError(`Too many requests from this address; retry in ${context.after}`, Math.ceil(context.ttl / 1000)),
+    })
+
+    app.addHook('onRequest', app.rateLimit())
+
+    const turnLimit = app.createRateLimit({
+      max: limits.turnsPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (request) => `turns:${request.caller.sub}`,
+    })
+
+    app.decorate('admitTurn', async (request: FastifyRequest) => {
+      const limit = await turnLimit(request)
+      if (!limit.isAllowed && limit.isExceeded) {
+        throw new RateLimitedError(
+          `At most ${limit.max} turns per minute; retry in ${limit.ttlInSeconds} s`,
+          limit.ttlInSeconds,
+        )
+      }
+    })
+
+    app.decorate('turnRateLimit', async (request: FastifyRequest, reply: FastifyReply) => {
+      try {
+        await app.admitTurn(request)
+      } catch (err) {
+        if (err instanceof RateLimitedError) reply.header('retry-after', err.retryAfterSeconds)
+        throw err
+      }
+    })
+  },
+  { name: 'rate-limit', dependencies: ['config'] },
+)
+
+/** Connects at start-up, so a wrong REDIS_URL stops the app with a message naming it. */
+async function connectRedis(url: string, onError: (err: Error) => void): Promise<Redis> {
+  // No offline queue: while Redis is unreachable, commands fail at once (and skipOnError lets the
+  // request through) instead of queueing and stalling every request.
+  const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+  redis.on('error', onError)
+  try {
+    await redis.connect()
+  } catch (err) {
+    redis.disconnect()
+    throw new Error(`REDIS_URL: cannot connect to Redis (${(err as Error).message})`)
+  }
+  return redis
+}
