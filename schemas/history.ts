@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { EXPORT_FORMATS } from '../src/core/export-format.ts'
 import { TURN_STATUSES } from '../src/core/types.ts'
 import { Id, UsageSchema, errorResponses } from './common.ts'
 
@@ -50,4 +51,31 @@ export const historySchema = {
   summary: 'One session\'s turns (oldest first) with ?sessionId=, else sessions (most recently active first)',
   querystring: HistoryQuery,
   response: { 200: Type.Union([SessionTurns, SessionList]), ...errorResponses },
+}
+
+export const SessionQuery = Type.Object(
+  { sessionId: Id('the session') },
+  { additionalProperties: false },
+)
+
+export const deleteHistorySchema = {
+  tags: ['history'],
+  summary: 'Delete a session and all its turns (admin)',
+  querystring: SessionQuery,
+  response: { 204: Type.Null({ description: 'deleted' }), ...errorResponses },
+}
+
+export const ExportQuery = Type.Object(
+  {
+    sessionId: Id('the session to export'),
+    format: Type.Optional(Type.Enum([...EXPORT_FORMATS], { default: 'json', description: 'json (default), csv or md' })),
+  },
+  { additionalProperties: false },
+)
+
+export const exportSchema = {
+  tags: ['history'],
+  summary: 'Download a session\'s whole transcript as JSON, CSV or Markdown (streamed)',
+  querystring: ExportQuery,
+  response: { 200: Type.Unknown({ description: 'the transcript file: application/json, text/csv or text/markdown' }), ...errorResponses },
 }

@@ -268,6 +268,19 @@ for (const [name, open] of Object.entries(adapters)) {
       t.same(await storage.claimClientTurn('bob', 'retry-1', randomUUID()), { claimed: true }, 'keys are per user')
     })
 
+    t.test('reclaimClientTurn: a stale claim moves to one new turn, once', async (t) => {
+      const storage = await open()
+      const stale = randomUUID()
+      t.same(await storage.claimClientTurn('alice', 'retry-2', stale), { claimed: true })
+      const candidates = Array.from({ length: 5 }, () => randomUUID())
+      const claims = await Promise.all(candidates.map((turnId) => storage.reclaimClientTurn('alice', 'retry-2', stale, turnId)))
+      const winners = candidates.filter((_, i) => claims[i]!.claimed)
+      t.equal(winners.length, 1, 'one takeover wins')
+      for (const claim of claims) if (!claim.claimed) t.equal(claim.turnId, winners[0], 'losers learn the new turnId')
+      t.same(await storage.claimClientTurn('alice', 'retry-2', randomUUID()), { claimed: false, turnId: winners[0] })
+      t.same(await storage.reclaimClientTurn('alice', 'retry-3', 'never-claimed', 'fresh'), { claimed: true }, 'a vanished claim is simply claimed')
+    })
+
     t.test('deleteSession removes the session, all its turns and their claims', async (t) => {
       const storage = await open()
       const doomed = makeSession()

@@ -13,6 +13,7 @@ import type { EventListener, Subscription, TurnHub, TurnInfo, TurnWriter } from 
 import type { Animal, Caller, Session, Turn, TurnStatus, Usage } from './types.ts'
 
 export const MAX_MESSAGE_LENGTH = 2000
+const MAX_UNSTORED = 10_000
 
 export interface TurnInput {
   animalId: string
@@ -60,6 +61,10 @@ export class ConversationEngine {
   private readonly maxPerUser: number
   private readonly running = new Map<string, { done: Promise<void>; abort: AbortController }>()
   private readonly runningPerUser = new Map<string, number>()
+  /** startTurn calls in progress per (user, clientTurnId): duplicates on this instance wait for the first. */
+  private readonly starting = new Map<string, Promise<StartedTurn>>()
+  /** Turns with a clientTurnId that ended without being stored: a retry with that key runs afresh. */
+  private readonly unstored = new Set<string>()
 
   constructor(options: EngineOptions) {
     this.storage = options.storage
@@ -76,6 +81,14 @@ export class ConversationEngine {
    * A retried clientTurnId returns the turn it started the first time, and asks the model nothing.
    */
   async startTurn(caller: Caller, input: TurnInput): Promise<StartedTurn> {
+    if (!input.clientTurnId) return this.beginTurn(caller, input)
+    const key = JSON.stringify([caller.sub, input.clientTurnId])
+    const started = this.starting.get(key) ?? this.beginTurn(caller, input).finally(() => this.starting.delete(key))
+    this.starting.set(key, started)
+    return started
+  }
+
+  private async beginTurn(caller: Caller, input: TurnInput): Promise<StartedTurn> {
     const startedAt = performance.now()
     const message = normalizeMessage(input.message)
     const animal = await this.storage.getAnimal(input.animalId)
@@ -84,8 +97,8 @@ export class ConversationEngine {
 
     const turnId = randomUUID()
     if (input.clientTurnId) {
-      const claim = await this.storage.claimClientTurn(caller.sub, input.clientTurnId, turnId)
-      if (!claim.claimed) return this.earlierTurn(claim.turnId)
+      const earlier = await this.claim(caller.sub, input.clientTurnId, turnId)
+      if (earlier) return earlier
     }
     if ((this.runningPerUser.get(caller.sub) ?? 0) >= this.maxPerUser) {
       throw new AppError(429, 'too_many_turns', `At most ${this.maxPerUser} turns may run at once; wait for one to finish`, true)
@@ -108,6 +121,7 @@ export class ConversationEngine {
       this.track(caller.sub, turnId, abort, this.generate(writer, info, turn, animal, history, abort.signal, startedAt))
     } catch (err) {
       writer.emit('error', errorData(err))
+      this.markUnstored(turnId, input.clientTurnId)
       throw err
     }
     return { turnId, sessionId }
@@ -224,6 +238,7 @@ export class ConversationEngine {
       writer.emit('storage', storageData(turn))
     } catch (err) {
       this.log.error({ err, turnId: turn.turnId }, 'reply generated but not stored')
+      this.markUnstored(turn.turnId, turn.clientTurnId)
       writer.emit('error', { code: 'storage_failed', message: 'The reply could not be saved; please try again', retryable: true })
     }
   }
@@ -247,6 +262,7 @@ export class ConversationEngine {
       await this.storage.saveTurn(turn)
     } catch (storeErr) {
       this.log.error({ err: storeErr, turnId: turn.turnId }, 'partial turn not stored')
+      this.markUnstored(turn.turnId, turn.clientTurnId)
     }
     writer.emit('error', ending)
   }
@@ -274,10 +290,39 @@ export class ConversationEngine {
     return session
   }
 
-  private async earlierTurn(turnId: string): Promise<StartedTurn> {
+  /**
+   * Claims clientTurnId for the new turn `turnId`; undefined when it got the key. An earlier turn
+   * with the key that is running or stored (whatever its status) is the answer instead. One that
+   * will never be stored (its storing failed, or it never started) hands the key over, so a
+   * retry after storage_failed runs the turn again rather than replaying the failure forever.
+   */
+  private async claim(userId: string, clientTurnId: string, turnId: string): Promise<StartedTurn | undefined> {
+    const claim = await this.storage.claimClientTurn(userId, clientTurnId, turnId)
+    if (claim.claimed) return undefined
+    const earlier = await this.liveOrStored(claim.turnId)
+    if (earlier) return earlier
+    const takeover = await this.storage.reclaimClientTurn(userId, clientTurnId, claim.turnId, turnId)
+    if (takeover.claimed) {
+      this.unstored.delete(claim.turnId)
+      return undefined
+    }
+    // Another instance took the key over a moment ago and has not opened its turn yet.
+    const winner = await this.liveOrStored(takeover.turnId)
+    if (!winner) throw new AppError(409, 'turn_unavailable', 'This clientTurnId is in use by a turn that is just starting; retry in a moment', true)
+    return winner
+  }
+
+  private async liveOrStored(turnId: string): Promise<StartedTurn | undefined> {
+    if (this.unstored.has(turnId)) return undefined
     const info = await this.describeTurn(turnId)
-    if (!info) throw new AppError(409, 'turn_unavailable', 'This clientTurnId belongs to a turn that is not available; use a new clientTurnId', true)
-    return { turnId, sessionId: info.sessionId }
+    return info && { turnId, sessionId: info.sessionId }
+  }
+
+  private markUnstored(turnId: string, clientTurnId: string | undefined): void {
+    if (!clientTurnId) return
+    this.unstored.add(turnId)
+    // Only keys never retried stay here; bound them (the oldest go first).
+    if (this.unstored.size > MAX_UNSTORED) this.unstored.delete(this.unstored.values().next().value!)
   }
 
   private async animalName(animalId: string): Promise<string> {

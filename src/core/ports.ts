@@ -49,6 +49,11 @@ export interface StoragePort {
 
   /** Atomically claims (userId, clientTurnId) for turnId; tells the existing turnId when already claimed. */
   claimClientTurn(userId: string, clientTurnId: string, turnId: string): Promise<ClientTurnClaim>
+  /**
+   * Moves a claim from `staleTurnId` (a turn that will never be stored) to `turnId`, atomically:
+   * of concurrent takeovers one wins, the others learn the winner's turnId.
+   */
+  reclaimClientTurn(userId: string, clientTurnId: string, staleTurnId: string, turnId: string): Promise<ClientTurnClaim>
 
   linkChild(parentId: string, childId: string): Promise<void>
   unlinkChild(parentId: string, childId: string): Promise<void>

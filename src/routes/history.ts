@@ -1,7 +1,9 @@
+import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { badRequest, forbidden } from '../core/errors.ts'
+import { badRequest, forbidden, notFound } from '../core/errors.ts'
+import { EXPORT_CONTENT_TYPES, exportSession } from '../core/export-format.ts'
 import { mayDo, mayReadUser } from '../core/policy.ts'
-import { historySchema } from '../../schemas/history.ts'
+import { deleteHistorySchema, exportSchema, historySchema } from '../../schemas/history.ts'
 
 const historyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', app.authenticate)
@@ -20,6 +22,25 @@ const historyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (userId && !(await mayReadUser(caller, userId, app.storage))) throw forbidden('You may not list this user\'s sessions')
     const page = await app.storage.listSessions({ userId: animalId ? undefined : (userId ?? caller.sub), animalId, limit, cursor })
     return { sessions: page.items, nextCursor: page.nextCursor }
+  })
+
+  app.delete('/convo_history', { schema: deleteHistorySchema }, async (request, reply) => {
+    const { sessionId } = request.query
+    if (!mayDo(request.caller, 'delete_history')) throw forbidden('Only admins may delete conversations')
+    if (!(await app.storage.deleteSession(sessionId))) throw notFound(`session '${sessionId}'`)
+    return reply.code(204).send(null)
+  })
+
+  // Streamed page by page from storage: a long session is never held in memory whole.
+  app.get('/convo_history/export', { schema: exportSchema }, async (request, reply) => {
+    const { sessionId, format = 'json' } = request.query
+    const session = await app.access.readableSession(request.caller, sessionId)
+    const animalName = (await app.storage.getAnimal(session.animalId))?.name ?? session.animalId
+    const body = Readable.from(exportSession(format, { session, animalName }, app.storage.iterateTurns(sessionId)))
+    return reply
+      .type(EXPORT_CONTENT_TYPES[format])
+      .header('content-disposition', `attachment; filename="session-${sessionId}.${format}"`)
+      .send(body)
   })
 }
 

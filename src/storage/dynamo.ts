@@ -256,6 +256,23 @@ export class DynamoStorage implements StoragePort {
     throw new StorageUnavailableError('The idempotency claim keeps changing, please retry')
   }
 
+  /** A conditional update (`turnId = stale`); when it fails the claim moved on or vanished: claim as usual. */
+  async reclaimClientTurn(userId: string, clientTurnId: string, staleTurnId: string, turnId: string): Promise<ClientTurnClaim> {
+    try {
+      await call((o) => this.#doc.send(new UpdateCommand({
+        TableName: this.#tables.conversations,
+        Key: clientTurnKey(userId, clientTurnId),
+        UpdateExpression: `SET turnId = :turnId, createdAt = :now, ${TTL_ATTRIBUTE} = :ttl`,
+        ConditionExpression: 'turnId = :stale',
+        ExpressionAttributeValues: { ':turnId': turnId, ':now': new Date().toISOString(), ':ttl': this.#ttl(), ':stale': staleTurnId },
+      }), o))
+      return { claimed: true }
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err
+      return this.claimClientTurn(userId, clientTurnId, turnId)
+    }
+  }
+
   // Families
 
   async linkChild(parentId: string, childId: string): Promise<void> {

@@ -148,6 +148,13 @@ export class MemoryStorage implements StoragePort {
     return { claimed: true }
   }
 
+  async reclaimClientTurn(userId: string, clientTurnId: string, staleTurnId: string, turnId: string): Promise<ClientTurnClaim> {
+    const key = claimKey(userId, clientTurnId)
+    if (this.#claims.get(key) !== staleTurnId) return this.claimClientTurn(userId, clientTurnId, turnId)
+    this.#claims.set(key, turnId)
+    return { claimed: true }
+  }
+
   async linkChild(parentId: string, childId: string): Promise<void> {
     const children = this.#children.get(parentId) ?? new Set<string>()
     children.add(childId)

@@ -1,0 +1,78 @@
+// The transcript formatters on their own: JSON, CSV (quoting, formula injection) and Markdown.
+import t from 'tap'
+import { CSV_COLUMNS, csvCell, exportSession, type ExportFormat } from '../src/core/export-format.ts'
+import type { Session, Turn } from '../src/core/types.ts'
+
+const session: Session = {
+  sessionId: 's-1', userId: 'alice', animalId: 'lion', createdAt: '2030-01-01T00:00:00.000Z',
+  updatedAt: '2030-01-01T00:01:00.000Z', messageCount: 4, totalTokens: 30, totalLatencyMs: 20,
+}
+
+function turn(n: number, userMessage: string, reply: string, status: Turn['status'] = 'complete'): Turn {
+  return {
+    turnId: `t-${n}`, sessionId: 's-1', userId: 'alice', animalId: 'lion', userMessage, reply, status,
+    createdAt: `2030-01-01T00:0${n}:00.000Z`, usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 },
+    latencyMs: 10, model: 'offline', endSeq: 7,
+  }
+}
+
+async function* iterate(turns: Turn[]): AsyncIterable<Turn> {
+  yield* turns
+}
+
+async function render(format: ExportFormat, turns: Turn[]): Promise<{ text: string; pieces: number }> {
+  let text = ''
+  let pieces = 0
+  for await (const piece of exportSession(format, { session, animalName: 'Leo' }, iterate(turns))) {
+    text += piece
+    pieces++
+  }
+  return { text, pieces }
+}
+
+const turns = [
+  turn(1, 'What do you eat?', 'Meat, mostly.'),
+  turn(2, '=HYPERLINK("http://evil", "click"), really?\nsecond line', 'I say "ROAR", then, well'),
+  turn(3, 'Bye', '', 'cancelled'),
+]
+
+t.test('JSON: the session and every turn in order, written a turn at a time', async (t) => {
+  const { text, pieces } = await render('json', turns)
+  t.ok(pieces >= turns.length + 2, 'one piece per turn plus head and tail')
+  const body = JSON.parse(text)
+  t.match(body, { sessionId: 's-1', animalId: 'lion', animalName: 'Leo', userId: 'alice', messageCount: 4 })
+  t.same(body.turns.map((x: Turn) => x.turnId), ['t-1', 't-2', 't-3'])
+  t.same(Object.keys(body.turns[0]).sort(), ['createdAt', 'latencyMs', 'model', 'reply', 'status', 'turnId', 'usage', 'userMessage'])
+  t.equal(body.turns[1].userMessage, turns[1]!.userMessage)
+  t.same(JSON.parse((await render('json', [])).text).turns, [], 'an empty session is an empty list')
+})
+
+t.test('CSV: header row, CRLF rows, quoting, and no formulas', async (t) => {
+  const { text } = await render('csv', turns)
+  const rows = text.split('\r\n')
+  t.equal(rows[0], CSV_COLUMNS.join(','))
+  t.equal(rows[1], 't-1,2030-01-01T00:01:00.000Z,complete,What do you eat?,"Meat, mostly.",offline,10,10,5,15')
+  t.ok(text.includes('"\'=HYPERLINK(""http://evil"", ""click""), really?\nsecond line"'), 'formula defused, quotes doubled, newline kept inside quotes')
+  t.ok(text.includes('"I say ""ROAR"", then, well"'))
+  t.ok(text.endsWith('\r\n'))
+})
+
+t.test('csvCell', async (t) => {
+  t.equal(csvCell('plain'), 'plain')
+  t.equal(csvCell(42), '42')
+  t.equal(csvCell(''), '')
+  for (const risky of ['=1+1', '+1', '-1', '@SUM(A1)', '\tx', '\rx']) t.equal(csvCell(risky).replace(/^"/, '')[0], '\'', `${JSON.stringify(risky)} gets a leading apostrophe`)
+  t.equal(csvCell('a,b'), '"a,b"')
+  t.equal(csvCell('say "hi"'), '"say ""hi"""')
+  t.equal(csvCell('two\nlines'), '"two\nlines"')
+})
+
+t.test('Markdown: a transcript with the animal\'s name, messages quoted', async (t) => {
+  const { text } = await render('md', turns)
+  t.match(text, /^# Conversation with Leo\n/)
+  t.match(text, /- Visitor: alice/)
+  t.match(text, /\*\*Visitor\*\* \(2030-01-01T00:01:00.000Z\):\n\n> What do you eat\?\n\n\*\*Leo\*\*:\n\n> Meat, mostly\./)
+  t.match(text, /> =HYPERLINK\("http:\/\/evil", "click"\), really\?\n> second line/, 'every line of a message stays inside its quote')
+  t.match(text, /_\(reply cancelled\)_/)
+  t.equal(text.indexOf('What do you eat') < text.indexOf('Bye'), true, 'oldest first')
+})
