@@ -36,6 +36,8 @@ interface Row {
 
 const animal = { name: 'Matrix', species: 'Test cat', personality: 'Calm.', facts: ['I exist only in tests.'] }
 
+let doomedSessionId = '' // a stranger's session that the DELETE row removes
+
 const ROWS: Row[] = [
   { route: 'GET /convo_history (own sessions)', request: () => ({ method: 'GET', path: '/convo_history' }), expect: { any: all(200) } },
   {
@@ -88,8 +90,18 @@ const ROWS: Row[] = [
     request: () => ({ method: 'DELETE', path: '/families/pete/children/matrix-child' }),
     expect: { any: [403, 403, 403, 200] },
   },
-  // DELETE /convo_history?sessionId= and GET /convo_history/export come from another branch; add them
-  // here as rows (delete: { own: [403, 403, 403, 200], other: [404, 404, 403, 200], ... }).
+  {
+    route: 'GET /convo_history/export',
+    request: (r) => ({ method: 'GET', path: `/convo_history/export?sessionId=${r.sessionId}&format=csv` }),
+    expect: { own: all(200), other: READERS, linked: LINKED_READERS },
+  },
+  {
+    // Deleting is by role alone (checked before the lookup); only the admin's call deletes anything,
+    // and it comes last, so one throwaway session serves the whole row.
+    route: 'DELETE /convo_history?sessionId=',
+    request: () => ({ method: 'DELETE', path: `/convo_history?sessionId=${doomedSessionId}` }),
+    expect: { any: [403, 403, 403, 204] },
+  },
 ]
 
 const { url, wsUrl, auth } = await startApp(t)
@@ -108,6 +120,7 @@ for (const owner of Object.keys(ROLE_OF)) {
   const { sessionId, turnId } = await json(res)
   resources[owner] = { owner, sessionId, turnId }
 }
+doomedSessionId = (await json(call('stranger', { method: 'POST', path: '/convo_turn', body: { animalId: 'lion', message: 'Bye' } }))).sessionId
 t.equal((await call('ada', { method: 'PUT', path: '/families/pam/children/kid' })).status, 200, 'setup: pam is linked to kid')
 
 for (const row of ROWS) {
