@@ -16,6 +16,7 @@ import streamingPlugin from '../plugins/streaming.ts'
 import animalRoutes from './routes/animals.ts'
 import healthRoutes from './routes/health.ts'
 import historyRoutes from './routes/history.ts'
+import summarizeRoutes from './routes/summarize.ts'
 import turnRoutes from './routes/turns.ts'
 import wsRoutes from './routes/ws.ts'
 
@@ -45,6 +46,7 @@ export async function buildApp(config: Config, options: { logger?: FastifyServer
   await app.register(animalRoutes)
   await app.register(turnRoutes)
   await app.register(historyRoutes)
+  await app.register(summarizeRoutes)
   await app.register(wsRoutes)
   return app
 }
