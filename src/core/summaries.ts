@@ -34,14 +34,11 @@ export async function summarizeSession(storage: StoragePort, llm: LlmProvider, s
   if (!turns.some((turn) => turn.status === 'complete')) {
     return { ...base, summary: `Nothing to summarise yet: the visitor has not finished a chat with ${animal.name} the ${animal.species}.`, model: NO_MODEL }
   }
-  let result
-  try {
-    result = await llm.summarize(animal, turns, signal)
-  } catch (err) {
-    // Nobody is waiting for the answer; a quiet 499 rather than an "unhandled error" in the logs.
+  const result = await llm.summarize(animal, turns, signal).catch((err: unknown) => {
+    // Nobody is waiting for the answer: a quiet 499 rather than an "unhandled error" in the logs.
     if (signal.aborted) throw new AppError(499, 'client_closed_request', 'The client went away before the summary was ready')
     throw err
-  }
+  })
   await storage.saveSummary(session.sessionId, result.summary, turns.length)
   return { ...base, summary: result.summary, model: result.model, usage: result.usage }
 }
