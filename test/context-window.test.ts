@@ -13,7 +13,7 @@ const { url, wsUrl, auth } = await startApp(t, {
 })
 
 let sessionId: string | undefined
-/** One JSON turn in the shared session, answered `reply` by the fake (or failing per `behaviour`). */
+/** One JSON turn in the shared session, answered `reply` by the fake. */
 async function say(message: string, reply: string): Promise<void> {
   fake.enqueue({ kind: 'stream', chunks: [reply] })
   const res = await json(fetch(`${url}/convo_turn`, {
