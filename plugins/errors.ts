@@ -30,7 +30,8 @@ export default fp(
 
 /** "body.message must not have fewer than 1 characters", "body.animalId is required". */
 function describeValidationError(err: FastifyError): string {
-  const first = err.validation![0]
+  // TypeBox reports an unknown field twice, first as a bare "schema is false": name it instead.
+  const first = err.validation!.find((e) => e.keyword === 'additionalProperties') ?? err.validation![0]
   const params = first.params as { requiredProperties?: string[]; missingProperty?: string; additionalProperties?: string[]; additionalProperty?: string }
   const field = `${err.validationContext ?? 'request'}${first.instancePath.replaceAll('/', '.')}`
   const missing = params.requiredProperties?.[0] ?? params.missingProperty

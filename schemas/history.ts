@@ -24,6 +24,7 @@ export const HistoryTurn = Type.Object({
   createdAt: Type.String(),
   usage: UsageSchema,
   latencyMs: Type.Integer({ minimum: 0 }),
+  firstTokenMs: Type.Optional(Type.Integer({ minimum: 0, description: 'time to the first token, in ms; absent when no token came' })),
   model: Type.String(),
 })
 
@@ -34,6 +35,8 @@ export const SessionSummary = Type.Object({
   messageCount: Type.Integer({ minimum: 0 }),
   createdAt: Type.String(),
   updatedAt: Type.String(),
+  summary: Type.Optional(Type.String({ description: 'the latest summary from POST /summarize_convo' })),
+  summaryTurnCount: Type.Optional(Type.Integer({ minimum: 0, description: 'the session\'s turns when that summary was made' })),
 })
 
 export const SessionTurns = Type.Object({

@@ -18,6 +18,7 @@ import animalRoutes from './routes/animals.ts'
 import familyRoutes from './routes/families.ts'
 import healthRoutes from './routes/health.ts'
 import historyRoutes from './routes/history.ts'
+import summarizeRoutes from './routes/summarize.ts'
 import turnRoutes from './routes/turns.ts'
 import wsRoutes from './routes/ws.ts'
 
@@ -57,6 +58,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(turnRoutes)
   await app.register(historyRoutes)
   await app.register(familyRoutes)
+  await app.register(summarizeRoutes)
   await app.register(wsRoutes)
   return app
 }

@@ -3,6 +3,7 @@
 // that disconnects does not stop it; only cancel() (or shutdown) does.
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
+import { contextTurns } from './context.ts'
 import { AppError, badRequest, notFound } from './errors.ts'
 import type { TurnEvent } from './events.ts'
 import type { Log } from './log.ts'
@@ -112,7 +113,7 @@ export class ConversationEngine {
     const writer = this.hub.open(info, abort)
     try {
       if (!existing) await this.storage.createSession(newSession(info))
-      const history = existing ? await this.storage.recentTurns(sessionId, this.contextMessages) : []
+      const history = existing ? await contextTurns(this.storage, sessionId, this.contextMessages) : []
       const turn: Turn = {
         turnId, sessionId, userId: caller.sub, animalId: animal.animalId, clientTurnId: input.clientTurnId,
         userMessage: message, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.llm.model,
