@@ -91,6 +91,11 @@ const ROWS: Row[] = [
     expect: { any: [403, 403, 403, 200] },
   },
   {
+    route: 'POST /summarize_convo',
+    request: (r) => ({ method: 'POST', path: '/summarize_convo', body: { sessionId: r.sessionId } }),
+    expect: { own: all(200), other: READERS, linked: LINKED_READERS },
+  },
+  {
     route: 'GET /convo_history/export',
     request: (r) => ({ method: 'GET', path: `/convo_history/export?sessionId=${r.sessionId}&format=csv` }),
     expect: { own: all(200), other: READERS, linked: LINKED_READERS },

@@ -30,6 +30,18 @@ t.test('per user: the N+1th turn in a minute is 429 with Retry-After; another us
   t.equal(reads.status, 200, 'the turn budget limits turns only')
 })
 
+t.test('summaries ask the model too, so they spend from the same budget', async (t) => {
+  const app = await startApp(t, { RATE_LIMIT_TURNS_PER_MINUTE: '2' })
+  const { sessionId } = await json(turn(app, 'alice'))
+  const summarize = () => fetch(`${app.url}/summarize_convo`, {
+    method: 'POST', headers: { ...app.auth('alice'), 'content-type': 'application/json' }, body: JSON.stringify({ sessionId }),
+  })
+  t.equal((await summarize()).status, 200, 'the second request of the minute is allowed')
+  const refused = await summarize()
+  t.equal(refused.status, 429)
+  t.ok(refused.headers.get('retry-after'), 'with Retry-After')
+})
+
 t.test('WebSocket turns spend from the same budget and are refused with a rate_limited event', async (t) => {
   const app = await startApp(t, { RATE_LIMIT_TURNS_PER_MINUTE: '3' })
   t.equal((await turn(app, 'kiosk')).status, 200)

@@ -6,7 +6,8 @@ import { summarySchema } from '../../schemas/summary.ts'
 const summarizeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', app.authenticate)
 
-  app.post('/summarize_convo', { schema: summarySchema }, async (request, reply) => {
+  // A summary asks the model too, so it spends from the same per-user budget as a turn.
+  app.post('/summarize_convo', { schema: summarySchema, preHandler: app.turnRateLimit }, async (request, reply) => {
     const session = await app.access.readableSession(request.caller, request.body.sessionId)
     // A client that hangs up stops the model request (the provider's timeout bounds it otherwise).
     const abort = new AbortController()
