@@ -37,6 +37,7 @@ const EnvSchema = Type.Object({
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
 
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_KEY_PREFIX: Type.String({ default: 'acg:' }),
   RATE_LIMIT_TURNS_PER_MINUTE: Type.Integer({ minimum: 1, default: 30 }),
   RATE_LIMIT_IP_PER_MINUTE: Type.Integer({ minimum: 1, default: 600 }),
   MAX_CONCURRENT_TURNS_PER_USER: Type.Integer({ minimum: 1, default: 4 }),
@@ -47,6 +48,7 @@ const EnvSchema = Type.Object({
   HEARTBEAT_MS: Type.Integer({ minimum: 10, default: 15000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 25000 }),
   STREAM_BUFFER_TTL_MS: Type.Integer({ minimum: 1000, default: 300000 }),
+  STREAM_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, default: 1048576 }),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -76,6 +78,7 @@ export interface Config {
   }
   auth: { secret?: string; publicKey?: string; issuer?: string; audience?: string }
   redisUrl?: string
+  redisKeyPrefix: string
   limits: {
     turnsPerMinute: number
     ipPerMinute: number
@@ -84,7 +87,13 @@ export interface Config {
     bodyLimitBytes: number
     wsMaxPayloadBytes: number
   }
-  streaming: { heartbeatMs: number; shutdownGraceMs: number; bufferTtlMs: number }
+  streaming: {
+    heartbeatMs: number
+    shutdownGraceMs: number
+    bufferTtlMs: number
+    /** A consumer with more unsent bytes than this is disconnected (it can resume). */
+    maxBufferedBytes: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -137,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     auth: { secret: e.JWT_SECRET, publicKey: e.JWT_PUBLIC_KEY, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     limits: {
       turnsPerMinute: e.RATE_LIMIT_TURNS_PER_MINUTE,
       ipPerMinute: e.RATE_LIMIT_IP_PER_MINUTE,
@@ -145,7 +155,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       wsMaxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
     },
-    streaming: { heartbeatMs: e.HEARTBEAT_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, bufferTtlMs: e.STREAM_BUFFER_TTL_MS },
+    streaming: {
+      heartbeatMs: e.HEARTBEAT_MS,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      bufferTtlMs: e.STREAM_BUFFER_TTL_MS,
+      maxBufferedBytes: e.STREAM_MAX_BUFFERED_BYTES,
+    },
   }
 }
 

@@ -60,6 +60,7 @@ export class ConversationEngine {
   private readonly maxPerUser: number
   private readonly running = new Map<string, { done: Promise<void>; abort: AbortController }>()
   private readonly runningPerUser = new Map<string, number>()
+  private draining = false
 
   constructor(options: EngineOptions) {
     this.storage = options.storage
@@ -77,6 +78,7 @@ export class ConversationEngine {
    */
   async startTurn(caller: Caller, input: TurnInput): Promise<StartedTurn> {
     const startedAt = performance.now()
+    if (this.draining) throw new AppError(503, 'shutting_down', 'The server is restarting; please send the message again', true)
     const message = normalizeMessage(input.message)
     const animal = await this.storage.getAnimal(input.animalId)
     if (!animal) throw notFound(`animal '${input.animalId}'`)
@@ -179,8 +181,10 @@ export class ConversationEngine {
   /**
    * Lets running turns finish for up to `graceMs`, then aborts the rest, which are stored as
    * failed with what they had. Resolves when every turn is stored (or its storing failed).
+   * New turns are refused from now on.
    */
   async drain(graceMs: number): Promise<void> {
+    this.draining = true
     const all = () => Promise.allSettled([...this.running.values()].map((r) => r.done))
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), graceMs) })
