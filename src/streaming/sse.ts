@@ -39,15 +39,19 @@ export async function streamSse(res: ServerResponse, attach: Attach, options: Ss
   }
   res.on('close', finish)
 
+  // The replay a resume starts with is written at once (it is already in memory, shared by every
+  // listener); the bound applies to live events piling up behind it.
+  let backlog = Infinity
   const send = (event: TurnEvent) => {
     if (!open) return
-    if (!res.write(event.sse) && res.writableLength > options.maxBufferedBytes) {
-      res.destroy() // too far behind: drop it rather than buffer without bound
+    if (!res.write(event.sse) && res.writableLength > backlog + options.maxBufferedBytes) {
+      res.destroy() // too far behind: drop it rather than buffer without bound; it can resume
       return
     }
     if (isFinalEvent(event)) finish()
   }
   subscription = await attach(send)
+  backlog = res.writableLength
   if (!subscription) {
     res.write('event: error\ndata: {"code":"not_found","message":"turn not found","retryable":false}\n\n')
     finish()
