@@ -30,8 +30,12 @@ export default fp(
     app.addHook('onClose', () => hub.close())
     await app.register(websocket, {
       options: { maxPayload: config.limits.wsMaxPayloadBytes },
-      // Sockets stay open while running turns drain, then get close code 1012 (plugins/conversation.ts).
-      preClose: (done) => done(),
+      // On shutdown new sockets are refused at once (Node drops upgrades nobody listens to), while
+      // open ones stay until running turns drain, then get close code 1012 (plugins/conversation.ts).
+      preClose: (done) => {
+        app.server.removeAllListeners('upgrade')
+        done()
+      },
     })
   },
   { name: 'streaming', dependencies: ['config'] },

@@ -46,7 +46,7 @@ t.test('an SSE consumer that stops reading is disconnected, the turn is stored, 
   t.match(history.turns[0], { turnId: result.turnId, status: 'complete' }, 'and was stored')
 
   const chunks: Buffer[] = []
-  socket.on('data', (chunk) => chunks.push(chunk))
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
   await new Promise((resolve) => socket.on('close', resolve).resume())
   const received = Buffer.concat(chunks).toString()
   t.notMatch(received, /event: storage/, 'the slow consumer was cut off before the end')
