@@ -178,7 +178,8 @@ class StreamFollower {
       try {
         this.readerId ??= (await this.reader.client('ID')) as number
         this.blocked = true
-        reply = await this.reader.call('XREAD', 'COUNT', 500, 'BLOCK', 1000, 'STREAMS', ...from.keys(), ...[...from.values()].map((seq) => `${seq + 1}-0`))
+        const ids = [...from.values()].map((seq) => `${seq + 1}-0`)
+        reply = await this.reader.xread('COUNT', 500, 'BLOCK', 1000, 'STREAMS', ...from.keys(), ...ids)
       } catch (err) {
         if (this.closed) break
         this.log.warn({ err }, 'reading turn streams from redis failed; retrying')
@@ -197,7 +198,9 @@ class StreamFollower {
   private deliver(key: string, seq: number, ws: string): void {
     let event: TurnEvent | undefined
     for (const cursor of this.cursors) {
-      if (cursor.key !== key || cursor.lastSeq >= seq) continue
+      // Only the next event in order: a cursor added while this batch was read from further on
+      // gets its own earlier events on the next read.
+      if (cursor.key !== key || cursor.lastSeq !== seq - 1) continue
       if (!event) {
         const frame = JSON.parse(ws) as { type: EventType; data: Record<string, unknown> }
         event = createEvent(cursor.turnId, seq, frame.type, frame.data)
