@@ -55,6 +55,8 @@ t.test('a turn started on A resumes on B exactly once; a retry on B gets the sam
   const replay = await collectSse(await fetch(`${b.url}/convo_turn/${turnId}/stream?lastEventId=${turnId}:2`, { headers: b.auth('alice') }))
   t.same(replay, all.slice(3), 'a finished turn replays on B from Redis, deltas included')
   t.equal((await fetch(`${b.url}/convo_turn/${turnId}/stream`, { headers: b.auth('bob') })).status, 404, 'only readers of the session may attach')
+  const atEnd = await fetch(`${b.url}/convo_turn/${turnId}/stream`, { headers: { ...b.auth('alice'), 'last-event-id': all.at(-1)!.id! } })
+  t.equal(atEnd.status, 204, 'nothing after the last event: 204')
 
   const key = `${prefix}turn:${turnId}`
   t.equal(await redis.xlen(key), all.length, 'the stream holds the turn\'s events')

@@ -154,3 +154,28 @@ t.test('a finished turn whose buffer expired replays from storage: metadata, com
   t.same(fromStorage.map((e) => e.id), events.slice(-2).map((e) => e.id), 'with the ids the live stream used')
   t.equal(fromStorage[0].data.reply, complete.data.reply)
 })
+
+t.test('a resume after the last event answers 204, so EventSource stops reconnecting', async (t) => {
+  slowTurn(3)
+  const events = await collectSse(await postSse(url, auth('alice'), { animalId: 'lion', message: 'Hi' }))
+  const turnId = events[0].data.turnId as string
+  const atEnd = await stream(turnId, { ...auth('alice'), 'last-event-id': events.at(-1)!.id! })
+  t.equal(atEnd.status, 204)
+  t.equal(await atEnd.text(), '')
+  const beforeEnd = await collectSse(await stream(turnId, { ...auth('alice'), 'last-event-id': events.at(-2)!.id! }))
+  t.same(beforeEnd, events.slice(-1), 'one id earlier: just the last event')
+})
+
+t.test('resuming finished turns on a socket does not use up its concurrent-turn slots', async (t) => {
+  slowTurn(3)
+  const events = await collectSse(await postSse(url, auth('kiosk'), { animalId: 'lion', message: 'Hi' }))
+  const turnId = events[0].data.turnId as string
+  const ws = await TestSocket.open(`${wsUrl}/ws`, auth('kiosk'))
+  t.teardown(() => ws.close())
+  for (let i = 0; i < 6; i++) ws.send({ type: 'resume', turnId, lastEventId: `${turnId}:1` })
+  await ws.waitFor(() => ws.frames.filter((f) => f.type === 'storage').length === 6)
+  ws.send({ type: 'turn', animalId: 'lion', message: 'And now?' })
+  const next = await ws.waitFor((f) => f.type === 'metadata')
+  t.not(next.turnId, turnId, 'a new turn starts')
+  t.notOk(ws.frames.some((f) => f.type === 'error'), 'no too_many_turns')
+})

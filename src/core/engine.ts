@@ -132,7 +132,7 @@ export class ConversationEngine {
     for (const event of storedTurnEvents(stored, await this.animalName(stored.animalId))) {
       if (event.seq > afterSeq) listener(event)
     }
-    return { close() {} }
+    return { close() {}, done: true }
   }
 
   /** Waits for a turn to end and gives its JSON answer, or throws the error that ended it. */

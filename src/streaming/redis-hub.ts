@@ -77,7 +77,10 @@ export class RedisTurnHub implements TurnHub {
   async attach(turnId: string, afterSeq: number, listener: EventListener): Promise<Subscription | undefined> {
     const local = await this.local.attach(turnId, afterSeq, listener)
     if (local) return local
-    if (!(await this.redis.exists(this.infoKey(turnId)))) return undefined
+    const state = await this.redis.hget(this.infoKey(turnId), 'state')
+    if (!state) return undefined
+    // An ended turn with nothing after afterSeq: no reader needs to wait for it.
+    if (state === 'ended' && (await this.redis.xlen(this.streamKey(turnId))) <= afterSeq + 1) return { close() {}, done: true }
     return this.follower.follow(this.streamKey(turnId), turnId, afterSeq, listener)
   }
 
@@ -160,7 +163,7 @@ class StreamFollower {
     else if (this.blocked && this.readerId !== undefined) {
       this.control.client('UNBLOCK', this.readerId).catch(() => {}) // worst case it waits one block
     }
-    return { close: () => this.cursors.delete(cursor) }
+    return { close: () => this.cursors.delete(cursor), done: false }
   }
 
   close(): void {

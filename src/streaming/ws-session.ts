@@ -54,16 +54,22 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
         return
       }
       socket.send(event.ws)
-      if (isFinalEvent(event)) attached.get(turnId)?.close()
+      if (isFinalEvent(event)) {
+        ended = true
+        attached.get(turnId)?.close()
+      }
     }
+    let ended = false
     const subscription = await engine.attach(turnId, afterSeq, send)
     if (!subscription) throw notFound(`turn '${turnId}'`)
+    if (ended || subscription.done) return subscription.close() // replayed to its end: nothing to follow
     backlog = socket.bufferedAmount
     attached.set(turnId, {
       close() {
         subscription.close()
         attached.delete(turnId)
       },
+      done: false,
     })
   }
 
