@@ -41,6 +41,10 @@ export class RedisTurnHub implements TurnHub {
     this.subscriber = this.redis.duplicate()
     this.follower = new StreamFollower(this.redis, options.log)
     this.cancelChannel = `${options.keyPrefix}cancel`
+    // ioredis reconnects by itself; say so in the log instead of on stderr.
+    for (const connection of [this.redis, this.subscriber, this.follower.reader]) {
+      connection.on('error', (err: Error) => options.log.warn({ err }, 'redis connection error'))
+    }
   }
 
   /** Connects and subscribes to cancels, so a cancel sent anywhere reaches this instance's turns. */
@@ -140,7 +144,7 @@ interface Cursor {
  * the oldest position a listener needs. A new listener interrupts the wait (CLIENT UNBLOCK).
  */
 class StreamFollower {
-  private readonly reader: Redis
+  readonly reader: Redis
   private readonly control: Redis
   private readonly log: Log
   private readonly cursors = new Set<Cursor>()
