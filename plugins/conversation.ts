@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { AccessControl } from '../src/core/access.ts'
 import { ConversationEngine } from '../src/core/engine.ts'
+import { CLOSE_RESTARTING } from '../src/streaming/ws-session.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,8 +24,13 @@ export default fp(
     })
     app.decorate('engine', engine)
     app.decorate('access', new AccessControl(app.storage, engine))
-    // Runs before storage closes (onClose hooks run in reverse order): running turns finish and are stored.
-    app.addHook('onClose', () => engine.drain(config.streaming.shutdownGraceMs))
+    // Shutdown. preClose runs while the server still holds its connections but already answers
+    // new requests (and WebSocket upgrades) with 503: running turns finish and are stored, their
+    // streams end, then kiosk sockets are told to reconnect elsewhere (1012). Storage closes later.
+    app.addHook('preClose', async () => {
+      await engine.drain(config.streaming.shutdownGraceMs)
+      for (const socket of app.websocketServer.clients) socket.close(CLOSE_RESTARTING, 'server restarting; reconnect and resume')
+    })
   },
   { name: 'conversation', dependencies: ['config', 'storage', 'llm', 'streaming'] },
 )

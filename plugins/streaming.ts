@@ -1,6 +1,7 @@
 import websocket from '@fastify/websocket'
 import fp from 'fastify-plugin'
 import { MemoryTurnHub, type TurnHub } from '../src/core/turn-hub.ts'
+import { RedisTurnHub } from '../src/streaming/redis-hub.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -8,13 +9,34 @@ declare module 'fastify' {
   }
 }
 
-/** Streaming: the turn event logs (the hub) and WebSocket support for the /ws route. */
+/**
+ * Streaming: the turn event logs (the hub: in memory, or in Redis Streams when REDIS_URL is set so
+ * any instance can resume and cancel any turn) and WebSocket support for the /ws route.
+ */
 export default fp(
   async (app) => {
-    const hub = new MemoryTurnHub({ bufferTtlMs: app.config.streaming.bufferTtlMs })
+    const { config } = app
+    const hub: TurnHub = config.redisUrl
+      ? await RedisTurnHub.connect({
+        url: config.redisUrl,
+        keyPrefix: config.redisKeyPrefix,
+        bufferTtlMs: config.streaming.bufferTtlMs,
+        // A turn has at most one message event per token, plus metadata, typing, complete, storage.
+        maxEventsPerTurn: 2 * config.llm.maxTokens + 16,
+        log: app.log,
+      })
+      : new MemoryTurnHub({ bufferTtlMs: config.streaming.bufferTtlMs })
     app.decorate('turnHub', hub)
     app.addHook('onClose', () => hub.close())
-    await app.register(websocket, { options: { maxPayload: app.config.limits.wsMaxPayloadBytes } })
+    await app.register(websocket, {
+      options: { maxPayload: config.limits.wsMaxPayloadBytes },
+      // On shutdown new sockets are refused at once (Node drops upgrades nobody listens to), while
+      // open ones stay until running turns drain, then get close code 1012 (plugins/conversation.ts).
+      preClose: (done) => {
+        app.server.removeAllListeners('upgrade')
+        done()
+      },
+    })
   },
   { name: 'streaming', dependencies: ['config'] },
 )

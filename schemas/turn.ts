@@ -43,3 +43,14 @@ export const turnSchema = {
   querystring: TurnQuery,
   response: { 200: TurnResponse, ...errorResponses, 409: ErrorResponse, 502: ErrorResponse },
 }
+
+export const cancelTurnSchema = {
+  tags: ['conversation'],
+  summary: 'Cancel a running turn: the model request is aborted, the partial reply is stored as cancelled',
+  params: TurnParams,
+  response: {
+    202: Type.Object({ turnId: Type.String(), cancelled: Type.Literal(true) }),
+    ...errorResponses,
+    409: ErrorResponse,
+  },
+}

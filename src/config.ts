@@ -51,6 +51,7 @@ const EnvSchema = Type.Object({
   HEARTBEAT_MS: Type.Integer({ minimum: 10, default: 15000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 25000 }),
   STREAM_BUFFER_TTL_MS: Type.Integer({ minimum: 1000, default: 300000 }),
+  STREAM_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, default: 1048576 }),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -92,7 +93,13 @@ export interface Config {
     bodyLimitBytes: number
     wsMaxPayloadBytes: number
   }
-  streaming: { heartbeatMs: number; shutdownGraceMs: number; bufferTtlMs: number }
+  streaming: {
+    heartbeatMs: number
+    shutdownGraceMs: number
+    bufferTtlMs: number
+    /** A consumer with more unsent bytes than this is disconnected (it can resume). */
+    maxBufferedBytes: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -166,7 +173,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       wsMaxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
     },
-    streaming: { heartbeatMs: e.HEARTBEAT_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, bufferTtlMs: e.STREAM_BUFFER_TTL_MS },
+    streaming: {
+      heartbeatMs: e.HEARTBEAT_MS,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      bufferTtlMs: e.STREAM_BUFFER_TTL_MS,
+      maxBufferedBytes: e.STREAM_MAX_BUFFERED_BYTES,
+    },
   }
 }
 

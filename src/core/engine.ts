@@ -66,6 +66,7 @@ export class ConversationEngine {
   private readonly starting = new Map<string, Promise<StartedTurn>>()
   /** Turns with a clientTurnId that ended without being stored: a retry with that key runs afresh. */
   private readonly unstored = new Set<string>()
+  private draining = false
 
   constructor(options: EngineOptions) {
     this.storage = options.storage
@@ -91,6 +92,7 @@ export class ConversationEngine {
 
   private async beginTurn(caller: Caller, input: TurnInput): Promise<StartedTurn> {
     const startedAt = performance.now()
+    if (this.draining) throw new AppError(503, 'shutting_down', 'The server is restarting; please send the message again', true)
     const message = normalizeMessage(input.message)
     const animal = await this.storage.getAnimal(input.animalId)
     if (!animal) throw notFound(`animal '${input.animalId}'`)
@@ -145,7 +147,7 @@ export class ConversationEngine {
     for (const event of storedTurnEvents(stored, await this.animalName(stored.animalId))) {
       if (event.seq > afterSeq) listener(event)
     }
-    return { close() {} }
+    return { close() {}, done: true }
   }
 
   /** Waits for a turn to end and gives its JSON answer, or throws the error that ended it. */
@@ -194,8 +196,10 @@ export class ConversationEngine {
   /**
    * Lets running turns finish for up to `graceMs`, then aborts the rest, which are stored as
    * failed with what they had. Resolves when every turn is stored (or its storing failed).
+   * New turns are refused from now on.
    */
   async drain(graceMs: number): Promise<void> {
+    this.draining = true
     const all = () => Promise.allSettled([...this.running.values()].map((r) => r.done))
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), graceMs) })

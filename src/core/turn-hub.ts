@@ -20,6 +20,8 @@ export type EventListener = (event: TurnEvent) => void
 export interface Subscription {
   /** Stops delivery to this listener; the turn goes on. */
   close(): void
+  /** True when the turn had already ended and attach delivered all that was left: nothing more will come. */
+  readonly done: boolean
 }
 
 export interface TurnWriter {
@@ -76,7 +78,7 @@ class TurnLog implements TurnWriter {
     // Replay and registration happen in one synchronous step, so no live event slips between them.
     for (let seq = afterSeq + 1; seq < this.events.length; seq++) deliver(listener, this.events[seq])
     if (!this.ended) this.listeners.add(listener)
-    return { close: () => this.listeners.delete(listener) }
+    return { close: () => this.listeners.delete(listener), done: this.ended }
   }
 }
 

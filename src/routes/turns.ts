@@ -1,10 +1,10 @@
 // POST /convo_turn and the stream routes: translate HTTP to the engine, nothing more.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { badRequest } from '../core/errors.ts'
+import { AppError, badRequest } from '../core/errors.ts'
 import { seqAfter } from '../core/events.ts'
 import { errorResponses } from '../../schemas/common.ts'
-import { StreamQuery, TurnParams, turnSchema } from '../../schemas/turn.ts'
+import { StreamQuery, TurnParams, cancelTurnSchema, turnSchema } from '../../schemas/turn.ts'
 import { streamSse, type Attach } from '../streaming/sse.ts'
 
 const turnRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -15,7 +15,7 @@ const turnRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return streamSse(reply.raw, attach, {
       heartbeatMs: app.config.streaming.heartbeatMs,
       retryMs: 1000,
-      maxBufferedBytes: 1 << 20,
+      maxBufferedBytes: app.config.streaming.maxBufferedBytes,
       headers: reply.getHeaders(),
     }).catch((err) => request.log.error({ err }, 'sse stream failed'))
   }
@@ -47,6 +47,14 @@ const turnRoutes: FastifyPluginAsyncTypebox = async (app) => {
       throw badRequest(`Last-Event-ID: ${(err as Error).message}`)
     }
     return sse(request, reply, (listener) => app.engine.attach(turnId, afterSeq, listener))
+  })
+
+  app.delete('/convo_turn/:turnId', { schema: cancelTurnSchema }, async (request, reply) => {
+    const { turnId } = request.params
+    await app.access.turn(request.caller, turnId, 'cancel')
+    if (!(await app.engine.cancel(turnId))) throw new AppError(409, 'not_running', `turn '${turnId}' is not running`)
+    // Accepted: the turn (perhaps on another instance) ends with an `error` event, code cancelled.
+    return reply.code(202).send({ turnId, cancelled: true })
   })
 }
 

@@ -19,7 +19,7 @@ const wsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       log: request.log,
       heartbeatMs: app.config.streaming.heartbeatMs,
       maxTurnsPerSocket: app.config.limits.concurrentTurnsPerSocket,
-      maxBufferedBytes: 1 << 20,
+      maxBufferedBytes: app.config.streaming.maxBufferedBytes,
     })
   })
 }

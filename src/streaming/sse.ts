@@ -17,19 +17,24 @@ export interface SseOptions {
 export type Attach = (listener: EventListener) => Promise<Subscription | undefined>
 
 export async function streamSse(res: ServerResponse, attach: Attach, options: SseOptions): Promise<void> {
-  res.writeHead(200, {
-    ...options.headers,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no', // nginx and friends: do not buffer the stream
-  })
-  res.socket?.setNoDelay(true)
-  res.write(`retry: ${options.retryMs}\n\n`)
-
   let subscription: Subscription | undefined
   let open = true
-  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs)
+  let heartbeat: NodeJS.Timeout | undefined
+  // The head goes out with the first event, or once attached: a resume with nothing left to send
+  // gets 204 instead, which tells EventSource to stop reconnecting.
+  const start = () => {
+    if (res.headersSent) return
+    res.writeHead(200, {
+      ...options.headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no', // nginx and friends: do not buffer the stream
+    })
+    res.socket?.setNoDelay(true)
+    res.write(`retry: ${options.retryMs}\n\n`)
+    heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs)
+  }
   const finish = () => {
     if (!open) return
     open = false
@@ -39,19 +44,28 @@ export async function streamSse(res: ServerResponse, attach: Attach, options: Ss
   }
   res.on('close', finish)
 
+  // The replay a resume starts with is written at once (it is already in memory, shared by every
+  // listener); the bound applies to live events piling up behind it.
+  let backlog = Infinity
   const send = (event: TurnEvent) => {
     if (!open) return
-    if (!res.write(event.sse) && res.writableLength > options.maxBufferedBytes) {
-      res.destroy() // too far behind: drop it rather than buffer without bound
+    start()
+    if (!res.write(event.sse) && res.writableLength > backlog + options.maxBufferedBytes) {
+      res.destroy() // too far behind: drop it rather than buffer without bound; it can resume
       return
     }
     if (isFinalEvent(event)) finish()
   }
   subscription = await attach(send)
+  backlog = res.writableLength
   if (!subscription) {
-    res.write('event: error\ndata: {"code":"not_found","message":"turn not found","retryable":false}\n\n')
-    finish()
-  } else if (!open) {
+    res.writeHead(404, { ...options.headers, 'content-type': 'application/json; charset=utf-8' })
+    res.end('{"error":"not_found","message":"turn not found"}')
+  } else if (!res.headersSent && subscription.done) {
+    res.writeHead(204, options.headers).end()
+  } else if (open) {
+    start()
+  } else {
     subscription.close()
   }
 }

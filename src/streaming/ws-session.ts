@@ -66,23 +66,32 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
 
   const follow = async (turnId: string, afterSeq: number) => {
     if (attached.has(turnId)) return // already streaming this turn on this socket
+    // As over SSE: the replay is sent at once; the bound applies to live events behind it.
+    let backlog = Infinity
     const send = (event: TurnEvent) => {
       if (socket.readyState !== socket.OPEN) return
-      if (socket.bufferedAmount > options.maxBufferedBytes) {
+      if (socket.bufferedAmount > backlog + options.maxBufferedBytes) {
         socket.close(CLOSE_TOO_SLOW, 'too far behind; reconnect and resume')
         return
       }
       socket.send(event.ws)
-      if (isFinalEvent(event)) attached.get(turnId)?.close()
+      if (isFinalEvent(event)) {
+        ended = true
+        attached.get(turnId)?.close()
+      }
     }
+    let ended = false
     const subscription = await engine.attach(turnId, afterSeq, send)
     if (!subscription) throw notFound(`turn '${turnId}'`)
+    if (ended || subscription.done) return subscription.close() // replayed to its end: nothing to follow
+    backlog = socket.bufferedAmount
     attached.set(turnId, {
       close() {
         subscription.close()
         attached.delete(turnId)
         closeIfExpiredAndIdle()
       },
+      done: false,
     })
   }
 
