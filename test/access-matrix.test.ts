@@ -91,6 +91,12 @@ const ROWS: Row[] = [
     expect: { any: [403, 403, 403, 200] },
   },
   {
+    // The turns are finished, so an allowed cancel is 409 not_running.
+    route: 'DELETE /convo_turn/{turnId} (cancel)',
+    request: (r) => ({ method: 'DELETE', path: `/convo_turn/${r.turnId}` }),
+    expect: { own: all(409), other: [404, 404, 403, 409], linked: [404, 403, 403, 409] },
+  },
+  {
     route: 'POST /summarize_convo',
     request: (r) => ({ method: 'POST', path: '/summarize_convo', body: { sessionId: r.sessionId } }),
     expect: { own: all(200), other: READERS, linked: LINKED_READERS },
@@ -166,14 +172,15 @@ t.test('a family link or unlink takes effect on the very next request', async (t
 
 t.test('WebSocket resume and cancel follow the same policy', async (t) => {
   // resume: 'ok' when the turn's events stream back; cancel of a finished turn: not_running when allowed.
-  // Cancelling changes a turn: only its owner and admins may; parents and zookeepers only read.
+  // Cancelling changes a turn: only its owner and admins may; parents and zookeepers who can read
+  // the turn get forbidden, everyone else not_found.
   type Outcomes = [string, string, string, string]
   const expected: Record<'resume' | 'cancel', Record<Kind, Outcomes>> = {
     resume: { own: ['ok', 'ok', 'ok', 'ok'], other: ['not_found', 'not_found', 'ok', 'ok'], linked: ['not_found', 'ok', 'ok', 'ok'] },
     cancel: {
       own: ['not_running', 'not_running', 'not_running', 'not_running'],
-      other: ['not_found', 'not_found', 'not_found', 'not_running'],
-      linked: ['not_found', 'not_found', 'not_found', 'not_running'],
+      other: ['not_found', 'not_found', 'forbidden', 'not_running'],
+      linked: ['not_found', 'forbidden', 'forbidden', 'not_running'],
     },
   }
   for (const [index, role] of ROLES.entries()) {

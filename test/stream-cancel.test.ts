@@ -30,7 +30,7 @@ t.test('DELETE /convo_turn/{turnId} aborts the upstream, ends the stream with ca
     if (!cancelled && events.filter((e) => e.event === 'message').length === 3) {
       const turnId = events[0].data.turnId as string
       t.equal((await cancel(turnId, auth('bob'))).status, 404, 'someone else\'s turn is not found')
-      t.equal((await cancel(turnId, auth('keeper', 'zookeeper'))).status, 404, 'a zookeeper reads but may not cancel')
+      t.equal((await cancel(turnId, auth('keeper', 'zookeeper'))).status, 403, 'a zookeeper reads but may not cancel')
       cancelled = await cancel(turnId, auth('alice'))
     }
   }

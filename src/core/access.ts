@@ -1,6 +1,7 @@
 // Applies the access policy to stored things: looks the resource up and answers 404 for
-// anything the caller may not read, so existence never leaks.
-import { notFound } from './errors.ts'
+// anything the caller may not read, so existence never leaks; 403 for a change to something the
+// caller may read but whose role may never change it.
+import { forbidden, notFound } from './errors.ts'
 import { mayCancel, mayReadUser } from './policy.ts'
 import type { StoragePort } from './ports.ts'
 import type { TurnInfo } from './turn-hub.ts'
@@ -25,11 +26,11 @@ export class AccessControl {
     return session
   }
 
-  /** The turn's info if the caller may read it (or, for 'cancel', change it); 404 otherwise. */
+  /** The turn's info if the caller may read it (404 otherwise) and, for 'cancel', change it (403 otherwise). */
   async turn(caller: Caller, turnId: string, action: 'read' | 'cancel'): Promise<TurnInfo> {
     const info = await this.turns.describeTurn(turnId)
-    const allowed = info && (action === 'cancel' ? mayCancel(caller, info.userId) : await mayReadUser(caller, info.userId, this.storage))
-    if (!allowed) throw notFound(`turn '${turnId}'`)
+    if (!info || !(await mayReadUser(caller, info.userId, this.storage))) throw notFound(`turn '${turnId}'`)
+    if (action === 'cancel' && !mayCancel(caller, info.userId)) throw forbidden('Only the turn\'s owner or an admin may cancel it')
     return info
   }
 }
