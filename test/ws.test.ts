@@ -1,9 +1,12 @@
 // The kiosk WebSocket: the same events as SSE, tagged with turnId, many turns on one socket.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { startApp } from './helpers/app.ts'
 import { TestSocket } from './helpers/ws.ts'
 
 const { wsUrl, auth, token } = await startApp(t)
+const run = promisify(execFile)
 
 t.test('a turn frame streams the same events as JSON frames tagged with turnId', async (t) => {
   const ws = await TestSocket.open(`${wsUrl}/ws`, auth('kiosk-1'))
@@ -49,4 +52,17 @@ t.test('two turns run at once on one socket, and bad frames get an error without
 t.test('a bad token is refused at the upgrade', async (t) => {
   await t.rejects(TestSocket.open(`${wsUrl}/ws`), /401/)
   await t.rejects(TestSocket.open(`${wsUrl}/ws?access_token=garbage`), /401/)
+})
+
+t.test('npm run ws prints one turn\'s frames as a kiosk sees them', async (t) => {
+  const { stdout } = await run(process.execPath, ['src/cli/ws-turn.ts', 'penguin', 'Can you fly?'], {
+    env: { ...process.env, TOKEN: token('kiosk-cli'), GATEWAY_WS_URL: wsUrl },
+  })
+  const frames = stdout.trim().split('\n').map((line) => JSON.parse(line))
+  t.equal(frames[0].type, 'metadata')
+  t.equal(frames.at(-1).type, 'storage', 'it stops after the turn is stored')
+  t.ok(frames.every((frame) => frame.turnId === frames[0].turnId))
+  const usage = await run(process.execPath, ['src/cli/ws-turn.ts'], { env: { ...process.env, TOKEN: '' } }).catch((err) => err)
+  t.equal(usage.code, 1)
+  t.match(usage.stderr, /usage/)
 })
