@@ -1,0 +1,104 @@
+// 1. Time to first token and inter-token delay: the same timed upstream stream read straight from
+// the fake upstream, through the gateway over SSE, and through the gateway over WebSocket, at
+// each concurrency. Targets take turns in rounds so a noisy neighbour hits all of them alike.
+import { gatewayWsEnd, messageEvent, pool, sseTurn, upstreamDelta, WsClient, type StreamTiming } from '../clients.ts'
+import { planMessage, type UpstreamPlan } from '../fake-upstream.ts'
+import { authHeaders, token } from '../gateway.ts'
+import { ms, summarize, table, type Summary } from '../stats.ts'
+
+export interface TtftOptions {
+  upstreamUrl: string
+  gatewayUrl: string
+  levels: Array<{ concurrency: number; streams: number }>
+  rounds: number
+  plan: UpstreamPlan
+}
+
+type Target = 'direct' | 'sse' | 'ws'
+
+interface LevelResult {
+  concurrency: number
+  ttft: Record<Target, Summary>
+  gap: Record<Target, Summary>
+}
+
+export async function runTtft(options: TtftOptions): Promise<{ results: LevelResult[]; report: string }> {
+  const message = planMessage(options.plan)
+  const direct = (message: string) => sseTurn({
+    url: `${options.upstreamUrl}/chat/completions`,
+    body: JSON.stringify({ model: 'bench-model', stream: true, messages: [{ role: 'user', content: message }] }),
+    isDelta: upstreamDelta,
+  })
+  const sse = (message: string) => sseTurn({
+    url: `${options.gatewayUrl}/convo_turn?stream=true`,
+    headers: authHeaders(),
+    body: JSON.stringify({ animalId: 'lion', message }),
+    isDelta: messageEvent,
+  })
+  const wsFrame = (message: string) => JSON.stringify({ type: 'turn', animalId: 'lion', message })
+  const wsUrl = `${options.gatewayUrl.replace('http', 'ws')}/ws?access_token=${token()}`
+
+  // Warm up every path (JIT, keep-alive sockets to the upstream) with fast turns before measuring.
+  const burst = planMessage({ mode: 'burst', chunks: options.plan.chunks, delayMs: 0 })
+  const warm = await pool(20, 20, () => WsClient.open(wsUrl, gatewayWsEnd))
+  await pool(60, 20, () => direct(burst))
+  await pool(60, 20, () => sse(burst))
+  await pool(60, 20, (_, worker) => warm[worker].turn(wsFrame(burst)))
+  warm.forEach((client) => client.close())
+
+  const results: LevelResult[] = []
+  for (const { concurrency, streams } of options.levels) {
+    const sockets = await pool(concurrency, 200, () => WsClient.open(wsUrl, gatewayWsEnd))
+    const timings: Record<Target, StreamTiming[]> = { direct: [], sse: [], ws: [] }
+    const run = async (target: Target, count: number) => {
+      // Each worker of the pool has its own kiosk socket.
+      const turn = target === 'direct' ? () => direct(message) : target === 'sse' ? () => sse(message) : (worker: number) => sockets[worker].turn(wsFrame(message))
+      timings[target].push(...(await pool(count, concurrency, (_, worker) => turn(worker))))
+    }
+    if (concurrency === 1) {
+      // One stream at a time per target: the three run side by side, so they share the noise.
+      await Promise.all([run('direct', streams), run('sse', streams), run('ws', streams)])
+    } else {
+      const perRound = Math.ceil(streams / options.rounds)
+      for (let round = 0; round < options.rounds; round++) {
+        for (const target of ['direct', 'sse', 'ws'] as const) await run(target, perRound)
+      }
+    }
+    sockets.forEach((socket) => socket.close())
+    const ttft = (list: StreamTiming[]) => summarize(list.map((t) => t.deltas[0] - t.start))
+    const gap = (list: StreamTiming[]) => summarize(list.flatMap((t) => t.deltas.slice(1).map((at, i) => at - t.deltas[i])))
+    results.push({
+      concurrency,
+      ttft: { direct: ttft(timings.direct), sse: ttft(timings.sse), ws: ttft(timings.ws) },
+      gap: { direct: gap(timings.direct), sse: gap(timings.sse), ws: gap(timings.ws) },
+    })
+    console.error(`ttft: ${concurrency} concurrent done`)
+  }
+  return { results, report: ttftReport(results, options) }
+}
+
+function ttftReport(results: LevelResult[], options: TtftOptions): string {
+  const rows: Array<Array<string | number>> = []
+  for (const r of results) {
+    for (const via of ['sse', 'ws'] as const) {
+      rows.push([
+        r.concurrency, via === 'sse' ? 'SSE' : 'WebSocket', r.ttft[via].count,
+        `${ms(r.ttft.direct.p50)} / ${ms(r.ttft.direct.p99)}`, `${ms(r.ttft[via].p50)} / ${ms(r.ttft[via].p99)}`,
+        `**${ms(r.ttft[via].p50 - r.ttft.direct.p50)}** / **${ms(r.ttft[via].p99 - r.ttft.direct.p99)}**`,
+        `${ms(r.gap.direct.p50)} / ${ms(r.gap.direct.p99)}`, `${ms(r.gap[via].p50)} / ${ms(r.gap[via].p99)}`,
+        `${ms(r.gap[via].p50 - r.gap.direct.p50)} / ${ms(r.gap[via].p99 - r.gap.direct.p99)}`,
+      ])
+    }
+  }
+  return [
+    `Upstream: ${options.plan.chunks} chunks, ${options.plan.delayMs} ms apart (the first ${options.plan.delayMs} ms after the request). ` +
+    'Milliseconds, p50 / p99; "added" = through the gateway minus straight from the upstream. ' +
+    `${options.rounds} rounds per level, the targets taking turns; at 1 stream at once the three targets run side by side ` +
+    '(one stream each), so the gateway then carries two.',
+    '',
+    table(
+      ['streams at once', 'transport', 'turns', 'TTFT direct', 'TTFT gateway', 'added TTFT', 'inter-token direct', 'inter-token gateway', 'added inter-token'],
+      rows,
+    ),
+  ].join('\n')
+}
