@@ -11,6 +11,7 @@ export class UpstreamCall {
   readonly #timer: NodeJS.Timeout
   #paused = false
   #timedOut = false
+  #responseRead = false
   readonly #onCallerAbort = () => this.#controller.abort(abortError())
 
   constructor(caller: AbortSignal, timeoutMs: number) {
@@ -41,10 +42,19 @@ export class UpstreamCall {
     this.#paused = true
   }
 
+  /**
+   * The response was read to its end: the timer stops and close() has nothing left to abort
+   * (aborting costs an AbortError with a stack trace, twice, as the SDK forwards it: per turn).
+   */
+  responseRead(): void {
+    this.#paused = true
+    this.#responseRead = true
+  }
+
   /** Ends the call: stops the timer, unhooks from the caller, aborts the request if still open. */
   close(): void {
     clearTimeout(this.#timer)
     this.#caller.removeEventListener('abort', this.#onCallerAbort)
-    this.#controller.abort()
+    if (!this.#responseRead) this.#controller.abort()
   }
 }
