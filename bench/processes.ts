@@ -10,10 +10,18 @@ export interface Server {
   pid: number
   /** Resident set size from /proc/<pid>/status, in bytes. */
   rss(): number
+  /** CPU time used so far (user + system) from /proc/<pid>/stat, in ms. */
+  cpuMs(): number
   stop(): Promise<void>
 }
 
 const ROOT = new URL('..', import.meta.url).pathname
+
+/** utime + stime (fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 10 ms). */
+export function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
 
 export function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -26,6 +34,7 @@ function own(child: ChildProcess, url: string): Server {
     url,
     pid: child.pid!,
     rss: () => rssOf(child.pid!),
+    cpuMs: () => cpuMsOf(child.pid!),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGTERM')
