@@ -7,6 +7,9 @@ import WebSocket from 'ws'
 
 export const agent = new Agent({ keepAlive: true, maxSockets: Infinity })
 
+/** No single turn may take longer than this: the run always ends. */
+export const TURN_TIMEOUT_MS = 120_000
+
 /** Arrival times (performance.now()) of one turn's content chunks, and when it was asked. */
 export interface StreamTiming {
   start: number
@@ -52,6 +55,7 @@ export function sseTurn(target: SseTarget): Promise<StreamTiming> {
       res.on('end', () => resolve({ start, deltas }))
       res.on('error', reject)
     })
+    req.setTimeout(TURN_TIMEOUT_MS, () => req.destroy(new Error(`${target.url}: no answer in ${TURN_TIMEOUT_MS} ms`)))
     req.on('error', reject)
     req.end(target.body)
   })
@@ -60,7 +64,7 @@ export function sseTurn(target: SseTarget): Promise<StreamTiming> {
 /** A WebSocket that runs one turn at a time (a kiosk). */
 export class WsClient {
   readonly socket: WebSocket
-  #current: { timing: StreamTiming; resolve(t: StreamTiming): void; reject(e: Error): void } | undefined
+  #current: { timing: StreamTiming; resolve(t: StreamTiming): void; reject(e: Error): void; timer: NodeJS.Timeout } | undefined
   readonly #isEnd: (frame: string) => boolean
 
   private constructor(socket: WebSocket, isEnd: (frame: string) => boolean) {
@@ -72,13 +76,23 @@ export class WsClient {
       if (!current) return
       const frame = raw.toString()
       if (frame.startsWith('{"type":"message"')) current.timing.deltas.push(now)
-      else if (frame.startsWith('{"type":"error"')) current.reject(new Error(`error frame: ${frame}`))
+      else if (frame.startsWith('{"type":"error"')) this.#fail(new Error(`error frame: ${frame}`))
       else if (this.#isEnd(frame)) {
+        clearTimeout(current.timer)
         this.#current = undefined
         current.resolve(current.timing)
       }
     })
-    socket.on('close', () => this.#current?.reject(new Error('socket closed mid-turn')))
+    socket.on('error', (err) => this.#fail(err))
+    socket.on('close', () => this.#fail(new Error('socket closed mid-turn')))
+  }
+
+  #fail(err: Error): void {
+    const current = this.#current
+    if (!current) return
+    clearTimeout(current.timer)
+    this.#current = undefined
+    current.reject(err)
   }
 
   static open(url: string, isEnd: (frame: string) => boolean, headers: Record<string, string> = {}): Promise<WsClient> {
@@ -89,9 +103,12 @@ export class WsClient {
     })
   }
 
+  /** Runs one turn; rejects on an error frame, a closed socket, or no end within TURN_TIMEOUT_MS. */
   turn(frame: string): Promise<StreamTiming> {
+    if (this.socket.readyState !== WebSocket.OPEN) return Promise.reject(new Error('socket is closed'))
     return new Promise((resolve, reject) => {
-      this.#current = { timing: { start: performance.now(), deltas: [] }, resolve, reject }
+      const timer = setTimeout(() => this.#fail(new Error(`no end of turn in ${TURN_TIMEOUT_MS} ms`)), TURN_TIMEOUT_MS)
+      this.#current = { timing: { start: performance.now(), deltas: [] }, resolve, reject, timer }
       this.socket.send(frame)
     })
   }

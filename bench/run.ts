@@ -67,7 +67,7 @@ try {
       plan: { mode: 'timed', chunks: 40, delayMs: 25 },
       rounds: quick ? 1 : 3,
       levels: quick
-        ? [{ concurrency: 1, streams: 8 }, { concurrency: 100, streams: 200 }, { concurrency: 1000, streams: 1000 }]
+        ? [{ concurrency: 1, streams: 6 }, { concurrency: 100, streams: 200 }, { concurrency: 1000, streams: 1000 }]
         : [{ concurrency: 1, streams: 60 }, { concurrency: 100, streams: 1500 }, { concurrency: 1000, streams: 6000 }],
     })
     sections.push(`### 1. Time to first token and inter-token delay\n\n${report}`)

@@ -40,25 +40,27 @@ export async function runIdle(options: IdleOptions): Promise<{ results: Held[]; 
   return { results, report: idleReport(results, options) }
 }
 
-type Opener = (gatewayUrl: string, count: number) => Promise<() => void>
+/** Opens `count` connections; gives a count of those still open and a way to close them all. */
+type Opener = (gatewayUrl: string, count: number) => Promise<{ stillOpen(): number; closeAll(): void }>
 
 async function hold(transport: string, options: IdleOptions, open: Opener): Promise<Held> {
   const gateway = await options.startGateway()
   try {
     await sleep(1000)
     await gatewayMetrics(gateway.url) // resets the histogram
-    await sleep(options.holdMs / 2)
+    await sleep(options.holdMs / 3)
     const { loop: idleLoop, heapUsed: baselineHeap } = await gatewayMetrics(gateway.url)
     const baselineRss = gateway.rss()
-    const closeAll = await open(gateway.url, options.connections)
+    const held = await open(gateway.url, options.connections)
     await sleep(1000)
     await gatewayMetrics(gateway.url)
     await sleep(options.holdMs)
     const { loop: heldLoop, heapUsed: heldHeap } = await gatewayMetrics(gateway.url)
     const heldRss = gateway.rss()
-    closeAll()
+    const connections = held.stillOpen()
+    held.closeAll()
     console.error(`idle: ${options.connections} ${transport} done`)
-    return { transport, connections: options.connections, baselineRss, heldRss, baselineHeap, heldHeap, idleLoop, heldLoop }
+    return { transport, connections, baselineRss, heldRss, baselineHeap, heldHeap, idleLoop, heldLoop }
   } finally {
     await options.stopGateway(gateway)
   }
@@ -70,9 +72,12 @@ const openWebSockets: Opener = async (gatewayUrl, count) => {
   const sockets = await pool(count, OPEN_AT_ONCE, () => new Promise<WebSocket>((resolve, reject) => {
     const socket = new WebSocket(url, { headers, perMessageDeflate: false })
     socket.once('open', () => resolve(socket))
-    socket.once('error', reject)
+    socket.on('error', reject) // after the open, an error only closes the socket: stillOpen() tells
   }))
-  return () => sockets.forEach((socket) => socket.terminate())
+  return {
+    stillOpen: () => sockets.filter((socket) => socket.readyState === WebSocket.OPEN).length,
+    closeAll: () => sockets.forEach((socket) => socket.terminate()),
+  }
 }
 
 const openSseStreams: Opener = async (gatewayUrl, count) => {
@@ -89,9 +94,12 @@ const openSseStreams: Opener = async (gatewayUrl, count) => {
     })
   })
   const streams = await pool(count, OPEN_AT_ONCE, () => get(`${gatewayUrl}/convo_turn/${turnId}/stream`, headers))
-  return () => {
-    for (const { req } of streams) req.destroy()
-    starter.destroy()
+  return {
+    stillOpen: () => streams.filter(({ res }) => !res.complete && !res.destroyed).length,
+    closeAll: () => {
+      for (const { req } of streams) req.destroy()
+      starter.destroy()
+    },
   }
 }
 
@@ -103,6 +111,7 @@ function get(url: string, headers: Record<string, string>, body?: string): Promi
       agent: plainAgent,
       headers: { accept: 'text/event-stream', ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
     }, (res) => {
+      res.on('error', () => {}) // a stream cut later shows in stillOpen()
       if (res.statusCode !== 200) return reject(new Error(`${url} answered ${res.statusCode}`))
       if (!body) res.resume()
       resolve({ req, res })
@@ -114,7 +123,7 @@ function get(url: string, headers: Record<string, string>, body?: string): Promi
 
 function idleReport(results: Held[], options: IdleOptions): string {
   return [
-    `${int(options.connections)} connections of each kind held for ${options.holdMs / 1000} s, heartbeats every 2 s. ` +
+    `${int(options.connections)} connections of each kind opened (the table counts those still open at the end), held for ${options.holdMs / 1000} s, heartbeats every 2 s. ` +
     'RSS per connection = (RSS while held − RSS before) / connections (V8 heap used likewise, from /metrics, garbage not yet ' +
     'collected included); event-loop delay (ms, beyond the 10 ms sampling interval) from the gateway\'s /metrics, ' +
     'idle = before the connections, held = while they are held.',
