@@ -56,7 +56,8 @@ export async function runFanout(options: FanoutOptions): Promise<{ results: Rate
     await pool(options.concurrency, options.concurrency, async (_, worker) => {
       while (performance.now() < deadline) {
         try {
-          events += (await turn(worker).then(({ deltas }) => deltas.length))
+          const { deltas } = await turn(worker)
+          events += deltas.length
         } catch {
           failed++
           return // this client is done (its socket may be gone); the others go on

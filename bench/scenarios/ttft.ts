@@ -1,6 +1,7 @@
 // 1. Time to first token and inter-token delay: the same timed upstream stream read straight from
 // the fake upstream, through the gateway over SSE, and through the gateway over WebSocket, at
 // each concurrency. Targets take turns in rounds so a noisy neighbour hits all of them alike.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { gatewayWsEnd, messageEvent, pool, sseTurn, upstreamDelta, WsClient, type StreamTiming } from '../clients.ts'
 import { planMessage, type UpstreamPlan } from '../fake-upstream.ts'
 import { authHeaders, token } from '../gateway.ts'
@@ -55,8 +56,18 @@ export async function runTtft(options: TtftOptions): Promise<{ results: LevelRes
     const run = async (target: Target, count: number) => {
       // Each worker of the pool has its own kiosk socket.
       const turn = target === 'direct' ? () => direct(message) : target === 'sse' ? () => sse(message) : (worker: number) => sockets[worker].turn(wsFrame(message))
+      // Workers start spread over one stream's duration, so turns then start at a steady rate
+      // (concurrency / stream duration per second) rather than in waves of `concurrency` at once.
+      const started = new Set<number>()
+      const spacingMs = (options.plan.chunks * options.plan.delayMs) / concurrency
       // A failed turn is counted (and reported), not fatal: an overloaded server is a result too.
-      const outcomes = await pool(count, concurrency, (_, worker) => turn(worker).catch(() => undefined))
+      const outcomes = await pool(count, concurrency, async (_, worker) => {
+        if (!started.has(worker)) {
+          started.add(worker)
+          await sleep(worker * spacingMs)
+        }
+        return turn(worker).catch(() => undefined)
+      })
       for (const timing of outcomes) {
         if (timing?.deltas.length) timings[target].push(timing)
         else failed[target]++
@@ -102,7 +113,8 @@ function ttftReport(results: LevelResult[], options: TtftOptions): string {
     `Upstream: ${options.plan.chunks} chunks, ${options.plan.delayMs} ms apart (the first ${options.plan.delayMs} ms after the request). ` +
     'Milliseconds, p50 / p99; "added" = through the gateway minus straight from the upstream. ' +
     `${options.rounds} rounds per level, the targets taking turns; at 1 stream at once the three targets run side by side ` +
-    '(one stream each), so the gateway then carries two.',
+    '(one stream each), so the gateway then carries two. Clients start spread over one stream\'s duration, then run turns ' +
+    'back to back: a steady arrival rate of (streams at once) / (stream duration).',
     '',
     table(
       ['streams at once', 'transport', 'turns', 'TTFT direct', 'TTFT gateway', 'added TTFT', 'inter-token direct', 'inter-token gateway', 'added inter-token'],
