@@ -35,9 +35,17 @@ const sections: string[] = []
 /** Profiles to summarise, each over the time the gateway was up (start-up left out). */
 const profiles = new Map<Server, { name: string; window: Window }>()
 
+/** Starts a gateway (profiled when --profile is given and it has a profile name); stop() ends it. */
 async function gateway(env: Record<string, string>, profileName?: string): Promise<Server> {
   const server = await startGateway({ port: GATEWAY_PORT, env, profileName: args.profile ? profileName : undefined })
+  servers.push(server)
   if (args.profile && profileName) profiles.set(server, { name: profileName, window: { fromUs: monotonicUs(), toUs: Infinity } })
+  return server
+}
+
+async function script(path: string, env?: Record<string, string>): Promise<Server> {
+  const server = await startScript(path, env)
+  servers.push(server)
   return server
 }
 
@@ -51,15 +59,12 @@ async function stop(server: Server): Promise<void> {
 const phase = (name: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${name}`)
 
 try {
-  const upstream = await startScript('bench/fake-upstream.ts')
-  servers.push(upstream)
-  const relays = await startScript('bench/relays.ts', { UPSTREAM_URL: upstream.url })
-  servers.push(relays)
+  const upstream = await script('bench/fake-upstream.ts')
+  const relays = await script('bench/relays.ts', { UPSTREAM_URL: upstream.url })
 
   if (only.has('ttft')) {
     phase('ttft')
     const gw = await gateway(gatewayEnv(upstream.url))
-    servers.push(gw)
     const { report } = await runTtft({
       upstreamUrl: upstream.url,
       gatewayUrl: gw.url,
@@ -77,11 +82,7 @@ try {
   if (only.has('idle')) {
     phase('idle')
     const { report } = await runIdle({
-      startGateway: async () => {
-        const gw = await gateway(gatewayEnv(upstream.url, { HEARTBEAT_MS: '2000', OPENAI_TIMEOUT_MS: '600000' }))
-        servers.push(gw)
-        return gw
-      },
+      startGateway: () => gateway(gatewayEnv(upstream.url, { HEARTBEAT_MS: '2000', OPENAI_TIMEOUT_MS: '600000' })),
       stopGateway: stop,
       connections: quick ? 2000 : 10_000,
       holdMs: quick ? 3000 : 10_000,
@@ -92,7 +93,6 @@ try {
   if (only.has('fanout')) {
     phase('fanout')
     const gw = await gateway(gatewayEnv(upstream.url), 'fanout.cpuprofile')
-    servers.push(gw)
     const { report } = await runFanout({
       gateway: gw, relays, gatewayDone: () => stop(gw), concurrency: 100, chunks: 100, durationMs: quick ? 2000 : 10_000,
     })
@@ -103,14 +103,11 @@ try {
     phase('rest')
     const durationMs = quick ? 3000 : 15_000
     const memory = await gateway(gatewayEnv(upstream.url), 'rest-memory.cpuprofile')
-    servers.push(memory)
     const memoryRun = await runRest({ label: 'gateway, STORAGE=memory', url: `${memory.url}/convo_turn`, server: memory, gateway: true, durationMs })
     await stop(memory)
     const relayRun = await runRest({ label: 'bare node:http relay', url: `${relays.url}/turn`, server: relays, gateway: false, durationMs })
-    const dynalite = await startScript('bench/dynalite.ts')
-    servers.push(dynalite)
+    const dynalite = await script('bench/dynalite.ts')
     const dynamo = await gateway(gatewayEnv(upstream.url, { STORAGE: 'dynamodb', DYNAMODB_ENDPOINT: dynalite.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench' }), 'rest-dynamo.cpuprofile')
-    servers.push(dynamo)
     const dynamoRun = await runRest({ label: 'gateway, DynamoDB (dynalite)', url: `${dynamo.url}/convo_turn`, server: dynamo, gateway: true, durationMs })
     // dynalite is single-threaded and slow: at 50 connections its answers pass the adapter's timeouts.
     const dynamoLight = await runRest({ label: 'gateway, DynamoDB (dynalite)', url: `${dynamo.url}/convo_turn`, server: dynamo, gateway: true, durationMs, connections: 5 })
@@ -126,11 +123,10 @@ for (const { name, window } of profiles.values()) {
   sections.push(`#### Profile: ${name}\n\n${topFunctions(`bench/profiles/${name}`, 15, window)}`)
 }
 
-const header = [
+const header =
   `Run ${new Date().toISOString()} (${quick ? '--quick' : 'full'}, ${((Date.now() - started) / 1000).toFixed(0)} s): ` +
   `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ` +
-  `command \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``,
-].join('\n')
+  `command \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``
 const report = [header, ...sections].join('\n\n')
 mkdirSync('bench/results', { recursive: true })
 writeFileSync('bench/results/latest.md', `${report}\n`)

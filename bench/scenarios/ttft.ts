@@ -26,18 +26,19 @@ interface LevelResult {
 
 export async function runTtft(options: TtftOptions): Promise<{ results: LevelResult[]; report: string }> {
   const message = planMessage(options.plan)
-  const direct = (message: string) => sseTurn({
+  const headers = authHeaders()
+  const direct = (content: string) => sseTurn({
     url: `${options.upstreamUrl}/chat/completions`,
-    body: JSON.stringify({ model: 'bench-model', stream: true, messages: [{ role: 'user', content: message }] }),
+    body: JSON.stringify({ model: 'bench-model', stream: true, messages: [{ role: 'user', content }] }),
     isDelta: upstreamDelta,
   })
-  const sse = (message: string) => sseTurn({
+  const sse = (content: string) => sseTurn({
     url: `${options.gatewayUrl}/convo_turn?stream=true`,
-    headers: authHeaders(),
-    body: JSON.stringify({ animalId: 'lion', message }),
+    headers,
+    body: JSON.stringify({ animalId: 'lion', message: content }),
     isDelta: messageEvent,
   })
-  const wsFrame = (message: string) => JSON.stringify({ type: 'turn', animalId: 'lion', message })
+  const wsFrame = (content: string) => JSON.stringify({ type: 'turn', animalId: 'lion', message: content })
   const wsUrl = `${options.gatewayUrl.replace('http', 'ws')}/ws?access_token=${token()}`
 
   // Warm up every path (JIT, keep-alive sockets to the upstream) with fast turns before measuring.
