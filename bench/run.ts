@@ -3,7 +3,7 @@
 // dynalite and the gateway each in their own process, all on 127.0.0.1. Prints a markdown
 // report, writes it to bench/results/latest.md, and with --doc also into docs/performance.md
 // (between the `bench:results` markers). --profile writes V8 CPU profiles of the gateway under
-// fan-out and REST load to bench/profiles/ and lists their top functions.
+// the TTFT, fan-out and REST loads to bench/profiles/ and lists their top functions.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -64,10 +64,11 @@ try {
 
   if (only.has('ttft')) {
     phase('ttft')
-    const gw = await gateway(gatewayEnv(upstream.url))
+    const gw = await gateway(gatewayEnv(upstream.url), 'ttft.cpuprofile')
     const { report } = await runTtft({
       upstreamUrl: upstream.url,
-      gatewayUrl: gw.url,
+      gateway: gw,
+      relays,
       // 40 tokens/s, 40 tokens: a short reply at a typical model's pace.
       plan: { mode: 'timed', chunks: 40, delayMs: 25 },
       rounds: quick ? 1 : 3,
