@@ -84,9 +84,9 @@ export class OpenAiProvider implements LlmProvider {
             call.restartTimer()
           }
         }
-        call.pauseTimer()
         // The SDK ends the iteration quietly when its request is aborted: find out why.
         if (call.signal.aborted) throw call.signal.reason
+        call.responseRead()
         if (!finishReason) throw new UpstreamError('the model stream ended early')
         yield { type: 'end', usage: usage ?? estimateUsage(messages, reply), finishReason, model: this.model }
         return

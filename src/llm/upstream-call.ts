@@ -7,18 +7,23 @@ export class UpstreamCall {
   readonly signal: AbortSignal
   readonly #controller = new AbortController()
   readonly #caller: AbortSignal
-  readonly #timeoutMs: number
-  #timer: NodeJS.Timeout | undefined
+  /** One timer for the whole call, re-armed with refresh(): no allocation per chunk. */
+  readonly #timer: NodeJS.Timeout
+  #paused = false
   #timedOut = false
+  #responseRead = false
   readonly #onCallerAbort = () => this.#controller.abort(abortError())
 
   constructor(caller: AbortSignal, timeoutMs: number) {
     this.#caller = caller
-    this.#timeoutMs = timeoutMs
     this.signal = this.#controller.signal
+    this.#timer = setTimeout(() => {
+      if (this.#paused) return // fired while the consumer had the turn; restartTimer() re-arms it
+      this.#timedOut = true
+      this.#controller.abort(new Error('model timed out'))
+    }, timeoutMs)
     if (caller.aborted) this.#onCallerAbort()
     else caller.addEventListener('abort', this.#onCallerAbort, { once: true })
-    this.restartTimer()
   }
 
   /** True when this call was aborted because the upstream went silent (not by the caller). */
@@ -28,22 +33,28 @@ export class UpstreamCall {
 
   /** Starts the silence timer again: call it whenever the upstream sends something. */
   restartTimer(): void {
-    clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => {
-      this.#timedOut = true
-      this.#controller.abort(new Error('model timed out'))
-    }, this.#timeoutMs)
+    this.#paused = false
+    this.#timer.refresh()
   }
 
   /** Stops the silence timer while the consumer, not the upstream, has the turn. */
   pauseTimer(): void {
-    clearTimeout(this.#timer)
+    this.#paused = true
+  }
+
+  /**
+   * The response was read to its end: the timer stops and close() has nothing left to abort
+   * (aborting costs an AbortError with a stack trace, twice, as the SDK forwards it: per turn).
+   */
+  responseRead(): void {
+    this.#paused = true
+    this.#responseRead = true
   }
 
   /** Ends the call: stops the timer, unhooks from the caller, aborts the request if still open. */
   close(): void {
     clearTimeout(this.#timer)
     this.#caller.removeEventListener('abort', this.#onCallerAbort)
-    this.#controller.abort()
+    if (!this.#responseRead) this.#controller.abort()
   }
 }
