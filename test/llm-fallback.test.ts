@@ -2,18 +2,15 @@
 import t from 'tap'
 import { loadConfig } from '../src/config.ts'
 import { UpstreamError } from '../src/core/errors.ts'
+import type { Turn } from '../src/core/types.ts'
 import type { Log } from '../src/core/log.ts'
-import type { LlmChunk, LlmRequest } from '../src/core/ports.ts'
-import { buildMessages } from '../src/core/prompt.ts'
-import type { Animal, Turn } from '../src/core/types.ts'
 import { FallbackProvider } from '../src/llm/fallback.ts'
 import { createLlmProvider } from '../src/llm/index.ts'
 import { OfflineResponder } from '../src/llm/offline.ts'
 import { OpenAiProvider } from '../src/llm/openai.ts'
-import seed from '../src/seed/animals.json' with { type: 'json' }
+import { drain, lion, llmRequest } from './helpers/llm.ts'
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.ts'
 
-const lion = (seed as Animal[]).find((a) => a.animalId === 'lion')!
 
 function recordingLog() {
   const lines: Array<{ level: string; obj: object; msg?: string }> = []
@@ -29,24 +26,6 @@ function withFallback(fake: FakeOpenAI, log?: Log): FallbackProvider {
   return new FallbackProvider(primary, new OfflineResponder(), log)
 }
 
-function request(question: string, signal = new AbortController().signal): LlmRequest {
-  return { animal: lion, messages: buildMessages(lion, [], question), question, signal }
-}
-
-async function run(stream: AsyncIterable<LlmChunk>) {
-  const deltas: string[] = []
-  let end: Extract<LlmChunk, { type: 'end' }> | undefined
-  let error: unknown
-  try {
-    for await (const chunk of stream) {
-      if (chunk.type === 'delta') deltas.push(chunk.text)
-      else end = chunk
-    }
-  } catch (err) {
-    error = err
-  }
-  return { text: deltas.join(''), deltas, end, error }
-}
 
 t.test('upstream down before the first token: the offline responder answers and says so', async (t) => {
   const fake = await startFakeOpenAI()
@@ -56,7 +35,7 @@ t.test('upstream down before the first token: the offline responder answers and 
   const provider = withFallback(fake, log)
   t.equal(provider.model, 'gpt-test', 'the primary model is announced up front')
 
-  const { text, end, error } = await run(provider.stream(request('What do you eat?')))
+  const { text, end, error } = await drain(provider.stream(llmRequest('What do you eat?')))
   t.equal(error, undefined)
   t.equal(fake.requests.length, 3, 'the primary spent its retries first')
   t.match(text, /I eat meat/)
@@ -68,7 +47,7 @@ t.test('upstream down before the first token: the offline responder answers and 
 t.test('upstream unreachable: the offline responder answers', async (t) => {
   const fake = await startFakeOpenAI()
   await fake.close()
-  const { text, end } = await run(withFallback(fake).stream(request('hello')))
+  const { text, end } = await drain(withFallback(fake).stream(llmRequest('hello')))
   t.equal(text, lion.greeting)
   t.equal(end?.model, 'offline (fallback from gpt-test)')
 })
@@ -77,7 +56,7 @@ t.test('upstream fine: its reply passes through untouched', async (t) => {
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
   fake.enqueue({ kind: 'stream', chunks: ['Roar, ', 'hello!'] })
-  const { deltas, end } = await run(withFallback(fake).stream(request('hi')))
+  const { deltas, end } = await drain(withFallback(fake).stream(llmRequest('hi')))
   t.same(deltas, ['Roar, ', 'hello!'])
   t.equal(end?.model, 'gpt-test')
 })
@@ -86,7 +65,7 @@ t.test('failure after the first delta propagates: no offline words appended', as
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
   fake.enqueue({ kind: 'drop', afterChunks: 1, chunks: ['I was about to ', 'say'] })
-  const { deltas, end, error } = await run(withFallback(fake).stream(request('What do you eat?')))
+  const { deltas, end, error } = await drain(withFallback(fake).stream(llmRequest('What do you eat?')))
   t.same(deltas, ['I was about to '])
   t.equal(end, undefined)
   t.type(error, UpstreamError)
@@ -97,7 +76,7 @@ t.test('a cancel is never answered by the fallback', async (t) => {
   t.teardown(fake.close)
   fake.enqueue({ kind: 'stall', afterChunks: 0 })
   const controller = new AbortController()
-  const result = run(withFallback(fake).stream(request('What do you eat?', controller.signal)))
+  const result = drain(withFallback(fake).stream(llmRequest('What do you eat?', controller.signal)))
   while (fake.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
   controller.abort()
   const { deltas, error } = await result

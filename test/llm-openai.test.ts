@@ -1,14 +1,11 @@
 // OpenAiProvider through the real openai SDK against a real (fake) HTTP upstream.
 import t from 'tap'
 import { UpstreamError } from '../src/core/errors.ts'
-import type { LlmChunk, LlmRequest } from '../src/core/ports.ts'
-import { buildMessages } from '../src/core/prompt.ts'
-import type { Animal, Turn } from '../src/core/types.ts'
+import type { Turn } from '../src/core/types.ts'
 import { OpenAiProvider, type OpenAiProviderOptions } from '../src/llm/openai.ts'
-import seed from '../src/seed/animals.json' with { type: 'json' }
+import { drain, lion, llmRequest } from './helpers/llm.ts'
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.ts'
 
-const lion = (seed as Animal[]).find((a) => a.animalId === 'lion')!
 
 function provider(fake: FakeOpenAI, options: Partial<OpenAiProviderOptions> = {}): OpenAiProvider {
   return new OpenAiProvider({
@@ -24,24 +21,7 @@ function provider(fake: FakeOpenAI, options: Partial<OpenAiProviderOptions> = {}
   })
 }
 
-function request(question: string, signal = new AbortController().signal, history: Turn[] = []): LlmRequest {
-  return { animal: lion, messages: buildMessages(lion, history, question, 10), question, signal }
-}
 
-async function run(stream: AsyncIterable<LlmChunk>) {
-  const deltas: string[] = []
-  let end: Extract<LlmChunk, { type: 'end' }> | undefined
-  let error: unknown
-  try {
-    for await (const chunk of stream) {
-      if (chunk.type === 'delta') deltas.push(chunk.text)
-      else end = chunk
-    }
-  } catch (err) {
-    error = err
-  }
-  return { deltas, end, error }
-}
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5))
@@ -59,7 +39,7 @@ t.test('streams deltas and the reported usage; sends the prompt, context and opt
     },
   ]
 
-  const { deltas, end, error } = await run(provider(fake).stream(request('What do you eat?', undefined, history)))
+  const { deltas, end, error } = await drain(provider(fake).stream(llmRequest('What do you eat?', undefined, history)))
   t.equal(error, undefined)
   t.same(deltas, ['I eat ', 'meat, ', 'mostly zebras!'], 'one delta per upstream chunk, in order')
 
@@ -94,7 +74,7 @@ t.test('estimates usage when the upstream sends none; passes the finish reason o
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
   fake.enqueue({ kind: 'stream', chunks: ['Roar! ', 'I am out of words'], usage: false, finishReason: 'length' })
-  const { end } = await run(provider(fake).stream(request('Tell me a long story')))
+  const { end } = await drain(provider(fake).stream(llmRequest('Tell me a long story')))
   t.equal(end?.finishReason, 'length')
   t.equal(end?.usage.estimated, true)
   t.equal(end?.usage.completionTokens, Math.ceil('Roar! I am out of words'.length / 4))
@@ -106,7 +86,7 @@ t.test('yields a delta as soon as it arrives, before the rest of the reply', asy
   t.teardown(fake.close)
   // The second chunk never comes: the first can only be seen if it is passed on at once.
   fake.enqueue({ kind: 'stall', afterChunks: 1, chunks: ['First words ', 'never sent'] })
-  const iterator = provider(fake, { timeoutMs: 10_000 }).stream(request('Hello?'))[Symbol.asyncIterator]()
+  const iterator = provider(fake, { timeoutMs: 10_000 }).stream(llmRequest('Hello?'))[Symbol.asyncIterator]()
   const first = await iterator.next()
   t.same(first.value, { type: 'delta', text: 'First words ' })
   await iterator.return?.()
@@ -118,7 +98,7 @@ t.test('429 then success: retried, the visitor sees one reply', async (t) => {
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
   fake.enqueue({ kind: 'status', status: 429 }, { kind: 'stream', chunks: ['Second ', 'time lucky'] })
-  const { deltas, end, error } = await run(provider(fake).stream(request('Hi')))
+  const { deltas, end, error } = await drain(provider(fake).stream(llmRequest('Hi')))
   t.equal(error, undefined)
   t.equal(fake.requests.length, 2, 'one retry')
   t.same(deltas, ['Second ', 'time lucky'])
@@ -129,7 +109,7 @@ t.test('500 three times with maxRetries 2: UpstreamError after exactly 3 request
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
   fake.enqueue({ kind: 'status', status: 500 }, { kind: 'status', status: 502 }, { kind: 'status', status: 503 }, { kind: 'stream', chunks: ['unused'] })
-  const { deltas, error } = await run(provider(fake).stream(request('Hi')))
+  const { deltas, error } = await drain(provider(fake).stream(llmRequest('Hi')))
   t.type(error, UpstreamError)
   t.equal((error as UpstreamError).rateLimited, false)
   t.equal((error as UpstreamError).statusCode, 502)
@@ -141,7 +121,7 @@ t.test('429 three times: UpstreamError marked rate limited', async (t) => {
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
   fake.enqueue({ kind: 'status', status: 429 }, { kind: 'status', status: 429 }, { kind: 'status', status: 429 })
-  const { error } = await run(provider(fake).stream(request('Hi')))
+  const { error } = await drain(provider(fake).stream(llmRequest('Hi')))
   t.type(error, UpstreamError)
   t.equal((error as UpstreamError).rateLimited, true)
   t.equal((error as UpstreamError).statusCode, 503)
@@ -154,7 +134,7 @@ t.test('400 and 401 are not retried', async (t) => {
     const fake = await startFakeOpenAI()
     t.teardown(fake.close)
     fake.enqueue({ kind: 'status', status }, { kind: 'stream', chunks: ['unused'] })
-    const { error } = await run(provider(fake).stream(request('Hi')))
+    const { error } = await drain(provider(fake).stream(llmRequest('Hi')))
     t.type(error, UpstreamError)
     t.match((error as Error).message, String(status))
     t.equal(fake.requests.length, 1, `${status}: one request`)
@@ -165,7 +145,7 @@ t.test('upstream silent before the first token: the request is aborted and retri
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
   fake.enqueue({ kind: 'stall', afterChunks: 0 }, { kind: 'stream', chunks: ['Sorry, ', 'I dozed off'] })
-  const { deltas, error } = await run(provider(fake, { timeoutMs: 150 }).stream(request('Hi')))
+  const { deltas, error } = await drain(provider(fake, { timeoutMs: 150 }).stream(llmRequest('Hi')))
   t.equal(error, undefined)
   t.same(deltas, ['Sorry, ', 'I dozed off'])
   t.equal(fake.requests.length, 2, 'retried after the timeout')
@@ -176,7 +156,7 @@ t.test('upstream silent every time: "model timed out" once retries are spent', a
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
   fake.enqueue({ kind: 'stall', afterChunks: 0 }, { kind: 'stall', afterChunks: 0 })
-  const { error } = await run(provider(fake, { timeoutMs: 100, maxRetries: 1 }).stream(request('Hi')))
+  const { error } = await drain(provider(fake, { timeoutMs: 100, maxRetries: 1 }).stream(llmRequest('Hi')))
   t.type(error, UpstreamError)
   t.equal((error as Error).message, 'model timed out')
   t.equal(fake.requests.length, 2)
@@ -187,7 +167,7 @@ t.test('upstream silent after the first token: UpstreamError after the deltas, n
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
   fake.enqueue({ kind: 'stall', afterChunks: 2, chunks: ['We lions ', 'sleep a lot', ' never sent'] })
-  const { deltas, error } = await run(provider(fake, { timeoutMs: 150 }).stream(request('Do you sleep?')))
+  const { deltas, error } = await drain(provider(fake, { timeoutMs: 150 }).stream(llmRequest('Do you sleep?')))
   t.same(deltas, ['We lions ', 'sleep a lot'], 'the deltas that came were passed on')
   t.type(error, UpstreamError)
   t.equal((error as Error).message, 'model timed out')
@@ -199,7 +179,7 @@ t.test('connection dropped mid-stream: UpstreamError after the deltas, no retry'
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
   fake.enqueue({ kind: 'drop', afterChunks: 1, chunks: ['Hello ', 'there'] }, { kind: 'stream', chunks: ['unused'] })
-  const { deltas, error } = await run(provider(fake).stream(request('Hi')))
+  const { deltas, error } = await drain(provider(fake).stream(llmRequest('Hi')))
   t.same(deltas, ['Hello '])
   t.type(error, UpstreamError)
   t.equal(fake.requests.length, 1)
@@ -209,7 +189,7 @@ t.test('a stream that ends without a finish reason is incomplete', async (t) => 
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
   fake.enqueue({ kind: 'stream', chunks: ['Half a '], finishReason: null })
-  const { deltas, end, error } = await run(provider(fake).stream(request('Hi')))
+  const { deltas, end, error } = await drain(provider(fake).stream(llmRequest('Hi')))
   t.same(deltas, ['Half a '])
   t.equal(end, undefined)
   t.type(error, UpstreamError)
@@ -221,7 +201,7 @@ t.test('connection dropped before the first token: retried', async (t) => {
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
   fake.enqueue({ kind: 'drop', afterChunks: 0 }, { kind: 'stream', chunks: ['Back ', 'again'] })
-  const { deltas, error } = await run(provider(fake).stream(request('Hi')))
+  const { deltas, error } = await drain(provider(fake).stream(llmRequest('Hi')))
   t.equal(error, undefined)
   t.same(deltas, ['Back ', 'again'])
   t.equal(fake.requests.length, 2)
@@ -232,7 +212,7 @@ t.test('upstream unreachable: connection errors are retried, then UpstreamError'
   await fake.close()
   const warnings: object[] = []
   const log = { debug() {}, info() {}, error() {}, warn: (obj: object) => void warnings.push(obj) }
-  const { error } = await run(provider(fake, { maxRetries: 1, log }).stream(request('Hi')))
+  const { error } = await drain(provider(fake, { maxRetries: 1, log }).stream(llmRequest('Hi')))
   t.type(error, UpstreamError)
   t.equal((error as Error).message, 'could not reach the model')
   t.same(warnings, [{ model: 'gpt-test', retry: 1, reason: 'could not reach the model' }], 'one retry, logged')
@@ -244,7 +224,7 @@ t.test('the timeout bounds silences, not the whole reply', async (t) => {
   // Ten chunks 50 ms apart outlast a 300 ms timeout in total, but no silence comes near it.
   const chunks = Array.from({ length: 10 }, (_, i) => `word${i} `)
   fake.enqueue({ kind: 'stream', chunks, delayMs: 50 })
-  const { deltas, error } = await run(provider(fake, { timeoutMs: 300, maxRetries: 0 }).stream(request('Count!')))
+  const { deltas, error } = await drain(provider(fake, { timeoutMs: 300, maxRetries: 0 }).stream(llmRequest('Count!')))
   t.equal(error, undefined)
   t.same(deltas, chunks)
 })
@@ -257,7 +237,7 @@ t.test('caller cancels mid-reply: AbortError at once, the upstream socket closes
   const deltas: string[] = []
   let error: unknown
   try {
-    for await (const chunk of provider(fake, { timeoutMs: 10_000 }).stream(request('Hi', controller.signal))) {
+    for await (const chunk of provider(fake, { timeoutMs: 10_000 }).stream(llmRequest('Hi', controller.signal))) {
       if (chunk.type === 'delta') deltas.push(chunk.text)
       controller.abort()
     }
@@ -276,7 +256,7 @@ t.test('caller cancels while waiting for the first token', async (t) => {
   t.teardown(fake.close)
   fake.enqueue({ kind: 'stall', afterChunks: 0 })
   const controller = new AbortController()
-  const result = run(provider(fake, { timeoutMs: 10_000 }).stream(request('Hi', controller.signal)))
+  const result = drain(provider(fake, { timeoutMs: 10_000 }).stream(llmRequest('Hi', controller.signal)))
   await until(() => fake.requests.length === 1)
   controller.abort()
   const { error } = await result
@@ -290,7 +270,7 @@ t.test('caller cancels during the backoff between attempts', async (t) => {
   t.teardown(fake.close)
   fake.enqueue({ kind: 'status', status: 503 })
   const controller = new AbortController()
-  const result = run(provider(fake, { retryBaseMs: 60_000 }).stream(request('Hi', controller.signal)))
+  const result = drain(provider(fake, { retryBaseMs: 60_000 }).stream(llmRequest('Hi', controller.signal)))
   await until(() => fake.requests.length === 1)
   controller.abort()
   const { error } = await result
@@ -301,7 +281,7 @@ t.test('caller cancels during the backoff between attempts', async (t) => {
 t.test('an already cancelled request never reaches the upstream', async (t) => {
   const fake = await startFakeOpenAI()
   t.teardown(fake.close)
-  const { error } = await run(provider(fake).stream(request('Hi', AbortSignal.abort())))
+  const { error } = await drain(provider(fake).stream(llmRequest('Hi', AbortSignal.abort())))
   t.equal((error as Error).name, 'AbortError')
   t.equal(fake.requests.length, 0)
 })
