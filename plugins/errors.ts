@@ -17,7 +17,8 @@ export default fp(
         return reply.code(400).send({ error: 'bad_request', message: describeValidationError(err) })
       }
       const status = err.statusCode ?? 500
-      if (status < 500) return reply.code(status).send({ error: err.code ?? 'bad_request', message: err.message })
+      // Fastify's own client errors (malformed JSON, body too large, ...) get our codes, not FST_ERR_*.
+      if (status < 500) return reply.code(status).send({ error: CLIENT_ERROR_CODES[status] ?? 'bad_request', message: err.message })
       request.log.error({ err }, 'unhandled error')
       return reply.code(500).send({ error: 'internal', message: 'Something went wrong on our side' })
     })
@@ -27,6 +28,13 @@ export default fp(
   },
   { name: 'errors' },
 )
+
+const CLIENT_ERROR_CODES: Record<number, string> = {
+  400: 'bad_request',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+}
 
 /** "body.message must not have fewer than 1 characters", "body.animalId is required". */
 function describeValidationError(err: FastifyError): string {

@@ -138,6 +138,7 @@ t.test('body and frame sizes', async (t) => {
   const app = await startApp(t, { STORAGE: 'memory', BODY_LIMIT_BYTES: '2048', WS_MAX_PAYLOAD_BYTES: '2048' })
   const big = await turn(app, 'alice', { message: 'x'.repeat(3000) })
   t.equal(big.status, 413, 'a body over BODY_LIMIT_BYTES is 413')
+  t.equal((await json(big)).error, 'payload_too_large')
   const long = await turn(app, 'alice', { message: 'x'.repeat(2001) })
   t.equal(long.status, 400, 'a message over 2000 characters is 400')
   t.match(await json(long), { message: /message/ })

@@ -75,9 +75,12 @@ t.test('bad input answers 400 naming the field, never 500', async (t) => {
     const res = await post(body)
     t.equal(res.status, 400, name)
     const error = await json(res)
-    t.equal(error.error !== undefined, true, `${name}: has an error code`)
+    t.equal(error.error, 'bad_request', `${name}: error code`)
     t.match(error.message, field, `${name}: message names the field`)
   }
+  const notJson = await post('animalId=lion', { ...auth('alice'), 'content-type': 'application/x-www-form-urlencoded' })
+  t.equal(notJson.status, 415, 'a body that is not JSON')
+  t.equal((await json(notJson)).error, 'unsupported_media_type')
   const padded = await post({ animalId: 'lion', message: `  ${'a'.repeat(2000)}  ` })
   t.equal(padded.status, 200, '2000 characters after trimming is fine')
 })
