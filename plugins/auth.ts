@@ -52,6 +52,11 @@ export default fp(
         algorithms: [key.algorithm],
         extractToken: tokenOf,
         clockTolerance: toleranceMs,
+        // fast-jwt's LRU of verified tokens (1,000 entries): a client reusing its token is not
+        // re-verified on every request. An entry never outlives the token: it expires at `exp`
+        // (clock tolerance included) or after cacheTTL, whichever comes first. Failures are not cached.
+        cache: true,
+        cacheTTL: 60_000,
         // allowedIss/allowedAud alone would let a token without the claim through.
         requiredClaims: [...(auth.issuer ? ['iss'] : []), ...(auth.audience ? ['aud'] : [])],
         ...(auth.issuer ? { allowedIss: auth.issuer } : {}),

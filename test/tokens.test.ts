@@ -60,6 +60,20 @@ t.test('HS256 deployment: the forged-token list is 401, a good token is 200', as
   t.equal((await fetch(`${url}/animals`, { headers: { authorization: `Basic ${hs256(claims())}` } })).status, 401, 'only Bearer')
 })
 
+t.test('verified tokens are cached, but a cached token is still rejected once it expires', async (t) => {
+  const { url } = await startApp(t, { STORAGE: 'memory', JWT_CLOCK_TOLERANCE_SECONDS: '0' })
+  const shortLived = hs256(claims({ exp: now() + 2 }))
+  t.equal(await statusWith(url, shortLived), 200, 'valid: verified and cached')
+  t.equal(await statusWith(url, shortLived), 200, 'valid: from the cache')
+  await new Promise((resolve) => setTimeout(resolve, 3100))
+  t.equal(await statusWith(url, shortLived), 401, 'expired: rejected although it was cached')
+  const other = hs256(claims({ exp: now() + 600 }))
+  t.equal(await statusWith(url, other), 200, 'another valid token')
+  const at = other.lastIndexOf('.') + 5 // a signature character that carries no padding bits
+  const tampered = `${other.slice(0, at)}${other[at] === 'A' ? 'B' : 'A'}${other.slice(at + 1)}`
+  t.equal(await statusWith(url, tampered), 401, 'the same token with a tampered signature is not served from the cache')
+})
+
 t.test('RS256 with JWT_PUBLIC_KEY: pinned to RS256, algorithm confusion is 401', async (t) => {
   const { url } = await startApp(t, { STORAGE: 'memory', JWT_SECRET: '', JWT_PUBLIC_KEY: rsa.publicKey })
   t.equal(await statusWith(url, rs256(claims())), 200, 'a valid RS256 token')
