@@ -3,6 +3,7 @@
 // the first token (a reply is never restarted once the visitor has seen part of it), and the
 // timeout bounds every silence, not just the wait for response headers.
 import OpenAI from 'openai'
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
 import type { CompletionUsage } from 'openai/resources/completions'
 import { UpstreamError } from '../core/errors.ts'
 import type { Log } from '../core/log.ts'
@@ -12,6 +13,7 @@ import type { Animal, Turn, Usage } from '../core/types.ts'
 import { abortError, throwIfAborted } from './abort.ts'
 import { backoffDelay, sleep } from './retry.ts'
 import { UpstreamCall } from './upstream-call.ts'
+import { SseJsonParser } from './sse-lines.ts'
 import { describeFailure } from './upstream-failure.ts'
 import { estimateUsage } from './usage.ts'
 
@@ -57,35 +59,47 @@ export class OpenAiProvider implements LlmProvider {
       const call = new UpstreamCall(signal, this.#options.timeoutMs)
       let reply = ''
       try {
-        const stream = await this.#client.chat.completions.create(
-          {
-            model: this.model,
-            messages,
-            temperature: this.#options.temperature,
-            // max_tokens rather than max_completion_tokens: every OpenAI-compatible server knows it.
-            max_tokens: this.#options.maxTokens,
-            stream: true,
-            stream_options: { include_usage: true },
-          },
-          { signal: call.signal },
-        )
+        // The SDK makes the request (auth, base URL, an APIError for a non-2xx answer); the body
+        // is parsed here, straight from the network chunks: the SDK's Stream costs a line decoder,
+        // an SSE decoder and several async generators, a promise hop each, per chunk.
+        const response = await this.#client.chat.completions
+          .create(
+            {
+              model: this.model,
+              messages,
+              temperature: this.#options.temperature,
+              // max_tokens rather than max_completion_tokens: every OpenAI-compatible server knows it.
+              max_tokens: this.#options.maxTokens,
+              stream: true,
+              stream_options: { include_usage: true },
+            },
+            { signal: call.signal },
+          )
+          .asResponse()
+        if (!response.body) throw new UpstreamError('the model sent no stream')
+        const reader = response.body.getReader()
+        const parser = new SseJsonParser()
         let usage: Usage | undefined
         let finishReason: string | undefined
-        for await (const chunk of stream) {
+        for (;;) {
+          // Rejects when the call is aborted (cancel, silence) or the connection breaks.
+          const { done, value } = await reader.read()
           call.restartTimer()
-          if (chunk.usage) usage = toUsage(chunk.usage)
-          const choice = chunk.choices[0]
-          if (choice?.finish_reason) finishReason = choice.finish_reason
-          const text = choice?.delta?.content
-          if (text) {
-            reply += text
-            call.pauseTimer()
-            yield { type: 'delta', text }
-            call.restartTimer()
+          const chunks = (done ? parser.end() : parser.feed(value)) as readonly ChatCompletionChunk[]
+          for (const chunk of chunks) {
+            if (chunk.usage) usage = toUsage(chunk.usage)
+            const choice = chunk.choices?.[0]
+            if (choice?.finish_reason) finishReason = choice.finish_reason
+            const text = choice?.delta?.content
+            if (text) {
+              reply += text
+              call.pauseTimer()
+              yield { type: 'delta', text }
+              call.restartTimer()
+            }
           }
+          if (done) break
         }
-        // The SDK ends the iteration quietly when its request is aborted: find out why.
-        if (call.signal.aborted) throw call.signal.reason
         call.responseRead()
         if (!finishReason) throw new UpstreamError('the model stream ended early')
         yield { type: 'end', usage: usage ?? estimateUsage(messages, reply), finishReason, model: this.model }
