@@ -2,8 +2,9 @@
 // src/server.ts builds it and listens.
 import cors from '@fastify/cors'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.ts'
+import { redactToken } from './core/log.ts'
 import authPlugin from '../plugins/auth.ts'
 import configPlugin from '../plugins/config.ts'
 import conversationPlugin from '../plugins/conversation.ts'
@@ -35,6 +36,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     trustProxy: config.trustProxy,
     // Clients retry with clientTurnId; request ids only need to be unique in the logs.
     requestIdHeader: 'x-request-id',
+    // One access-log line per request instead of Fastify's two (see AccessLog).
+    logController: new AccessLog(),
   }).withTypeProvider<TypeBoxTypeProvider>()
   // TypeBox validates requests: bodies exactly as sent (no type coercion, no silently dropped
   // fields); query strings and params are converted from strings.
@@ -63,6 +66,24 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   return app
 }
 
+export { redactToken }
+
+/**
+ * Fastify logs each request twice ('incoming request', then 'request completed'); this writes
+ * one line when the response is sent: method, url (access_token redacted), status, response
+ * time, and the request id from the request's logger. Upgraded WebSocket requests never complete
+ * here: src/routes/ws.ts logs them. Fastify's other log lines (errors, 404s) are unchanged.
+ */
+class AccessLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, url: redactToken(request.url), statusCode: reply.statusCode, responseTime: reply.elapsedTime }
+    if (error) reply.log.error({ ...line, err: error }, 'request errored')
+    else reply.log.info(line, 'request completed')
+  }
+}
+
 export type App = Awaited<ReturnType<typeof buildApp>>
 
 function loggerOptions(config: Config, stream?: NodeJS.WritableStream): FastifyServerOptions['logger'] {
@@ -74,8 +95,4 @@ function loggerOptions(config: Config, stream?: NodeJS.WritableStream): FastifyS
       req: (req) => ({ method: req.method, url: redactToken(req.url), remoteAddress: req.ip }),
     },
   }
-}
-
-export function redactToken(url: string): string {
-  return url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]')
 }

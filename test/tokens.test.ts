@@ -137,6 +137,13 @@ t.test('?access_token= works only on stream routes and /ws, and never reaches th
 
   await new Promise((resolve) => setTimeout(resolve, 100)) // let the last log lines flush
   t.match(logged, /access_token=\[redacted\]/, 'the requests were logged, with the token redacted')
+  // One access-log line per request, with the request id, status and time.
+  const access = logged.split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((line) => line.msg === 'request completed')
+  const streamLine = access.find((line) => line.url === `/convo_turn/${created.turnId}/stream?access_token=[redacted]`)
+  t.match(streamLine, { level: 30, method: 'GET', statusCode: 200, reqId: String, responseTime: Number }, 'the stream request, once')
+  t.equal(access.filter((line) => line.reqId === streamLine?.reqId).length, 1, 'one line for it, not two')
+  t.notOk(logged.includes('incoming request'), "no separate 'incoming request' line")
+  t.match(logged, /"url":"\/ws\?access_token=\[redacted\]","statusCode":101/, 'the WebSocket upgrade is logged too, redacted')
   t.notOk(logged.includes(secret), 'the token never appears in the logs')
   t.notOk(logged.includes(secret.split('.')[2]), 'not even its signature')
 })

@@ -7,3 +7,8 @@ export interface Log {
 }
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} }
+
+/** Tokens passed as ?access_token= must never reach the logs. */
+export function redactToken(url: string): string {
+  return url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]')
+}

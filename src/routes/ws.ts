@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { redactToken } from '../core/log.ts'
 import { serveSocket } from '../streaming/ws-session.ts'
 
 /**
@@ -10,6 +11,8 @@ const wsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', app.authenticate)
 
   app.get('/ws', { websocket: true, config: { queryToken: true }, schema: { hide: true } }, (socket, request) => {
+    // An upgraded request never reaches onResponse: its access-log line is written here.
+    request.log.info({ method: request.method, url: redactToken(request.url), statusCode: 101 }, 'websocket opened')
     serveSocket(socket, {
       engine: app.engine,
       authorize: async (caller, turnId, action) => { await app.access.turn(caller, turnId, action) },
