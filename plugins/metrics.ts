@@ -10,7 +10,7 @@ declare module 'fastify' {
 }
 
 /**
- * Prometheus metrics at /metrics: process metrics and per-route HTTP histograms. Each app has its
+ * Prometheus metrics at /metrics: process metrics and per-route HTTP histograms (no summaries). Each app has its
  * own registry, so several instances in one process (tests, benchmarks) do not collide.
  */
 export default fp(
@@ -21,9 +21,13 @@ export default fp(
       endpoint: '/metrics',
       defaultMetrics: { enabled: true, register: registry },
       routeMetrics: {
-        enabled: true,
+        // Histograms only: quantiles come from them (histogram_quantile) and, unlike a summary's,
+        // aggregate across instances. The summary added a second timer and a t-digest per route.
+        enabled: { histogram: true, summary: false },
         registeredRoutesOnly: true,
-        overrides: { histogram: { registers: [registry] }, summary: { registers: [registry] } },
+        // fastify-metrics creates the summary even when it is off: register it nowhere (not in the
+        // global registry, where several apps in one process would collide; not in /metrics, empty).
+        overrides: { histogram: { registers: [registry] }, summary: { registers: [] } },
       },
     })
   },
