@@ -23,6 +23,7 @@ const wsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       heartbeatMs: app.config.streaming.heartbeatMs,
       maxTurnsPerSocket: app.config.limits.concurrentTurnsPerSocket,
       maxBufferedBytes: app.config.streaming.maxBufferedBytes,
+      transport: request.raw.socket,
     })
   })
 }

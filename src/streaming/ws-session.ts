@@ -25,6 +25,8 @@ export interface WsSessionOptions {
   maxTurnsPerSocket: number
   /** A peer whose unsent bytes exceed this is dropped (it can reconnect and resume). */
   maxBufferedBytes: number
+  /** The TCP socket under the WebSocket (request.raw.socket): corked per tick to batch frames. */
+  transport?: { cork(): void; uncork(): void }
 }
 
 /** Close codes: 1012 = service restart (reconnect elsewhere), 1013 = try again later. */
@@ -64,6 +66,24 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'error', id: null, turnId, data }))
   }
 
+  // Frames sent in the same tick (a burst from the model) go out in one writev: ws writes each
+  // frame with its own cork/uncork (header and payload), so one writev per frame; corking the TCP
+  // socket at the tick's first frame and uncorking on process.nextTick, before any I/O, batches
+  // them without delaying any.
+  const { transport } = options
+  let corked = false
+  const flush = () => {
+    if (!corked) return
+    corked = false
+    transport?.uncork()
+  }
+  const batch = () => {
+    if (corked || !transport) return
+    corked = true
+    transport.cork()
+    process.nextTick(flush)
+  }
+
   const follow = async (turnId: string, afterSeq: number) => {
     if (attached.has(turnId)) return // already streaming this turn on this socket
     // As over SSE: the replay is sent at once; the bound applies to live events behind it.
@@ -71,9 +91,13 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
     const send = (event: TurnEvent) => {
       if (socket.readyState !== socket.OPEN) return
       if (socket.bufferedAmount > backlog + options.maxBufferedBytes) {
-        socket.close(CLOSE_TOO_SLOW, 'too far behind; reconnect and resume')
-        return
+        flush() // judge what the peer has not taken, not this tick's batch
+        if (socket.bufferedAmount > backlog + options.maxBufferedBytes) {
+          socket.close(CLOSE_TOO_SLOW, 'too far behind; reconnect and resume')
+          return
+        }
       }
+      batch()
       socket.send(event.ws)
       if (isFinalEvent(event)) {
         ended = true
@@ -84,6 +108,7 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
     const subscription = await engine.attach(turnId, afterSeq, send)
     if (!subscription) throw notFound(`turn '${turnId}'`)
     if (ended || subscription.done) return subscription.close() // replayed to its end: nothing to follow
+    flush() // the replay's bytes count once the kernel has had them, as before batching
     backlog = socket.bufferedAmount
     attached.set(turnId, {
       close() {
