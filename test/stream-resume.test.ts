@@ -1,10 +1,9 @@
 // Resume: a client that lost its stream asks again with the last id it saw and gets every later
 // event exactly once, then the live rest; the model is asked once. Over fetch, EventSource and ws.
-import { createServer, connect, type Socket } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { EventSource } from 'eventsource'
 import t from 'tap'
 import { startApp } from './helpers/app.ts'
+import { startCutProxy } from './helpers/cut-proxy.ts'
 import { startFakeOpenAI } from './helpers/fake-openai.ts'
 import { json } from './helpers/http.ts'
 import { collectSse } from './helpers/sse.ts'
@@ -65,30 +64,14 @@ t.test('resume is only for those who may read the session, and ids must belong t
 })
 
 t.test('EventSource reconnects after a dropped connection with Last-Event-ID and gets each event once', async (t) => {
-  // A TCP proxy between EventSource and the app stands in for the kiosk's Wi-Fi: the test cuts it.
-  const { port } = new URL(url)
-  const sockets = new Set<Socket>()
-  let connections = 0
-  const proxy = createServer((client) => {
-    connections++
-    const upstream = connect(Number(port), '127.0.0.1')
-    client.pipe(upstream).pipe(client)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('error', () => {})
-      socket.on('close', () => sockets.delete(socket))
-    }
-  })
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => proxy.close())
-  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+  const proxy = await startCutProxy(t, Number(new URL(url).port))
 
   slowTurn(40)
   const abort = new AbortController()
   const started = await readThenDrop(await postSse(url, auth('alice'), { animalId: 'lion', message: 'Go on' }, abort.signal), abort, (e) => e.length === 1)
   const turnId = started[0].data.turnId as string
 
-  const source = new EventSource(`${proxyUrl}/convo_turn/${turnId}/stream?access_token=${token('alice')}`)
+  const source = new EventSource(`${proxy.url}/convo_turn/${turnId}/stream?access_token=${token('alice')}`)
   const seen: Array<{ id: string; type: string; data: Record<string, unknown> }> = []
   let cut = false
   const done = new Promise<void>((resolve) => {
@@ -98,7 +81,7 @@ t.test('EventSource reconnects after a dropped connection with Last-Event-ID and
         seen.push({ id: event.lastEventId, type, data: JSON.parse(event.data) })
         if (!cut && seen.filter((e) => e.type === 'message').length === 5) {
           cut = true
-          for (const socket of sockets) socket.destroy()
+          proxy.cut()
         }
         if (type === 'storage' || type === 'error') resolve()
       })
@@ -108,7 +91,7 @@ t.test('EventSource reconnects after a dropped connection with Last-Event-ID and
   source.close()
 
   t.ok(cut, 'the connection was cut mid-turn')
-  t.ok(connections >= 2, 'EventSource reconnected')
+  t.ok(proxy.connections >= 2, 'EventSource reconnected')
   t.ok(idsInOrder(seen, turnId), 'every event exactly once across the reconnect')
   t.equal(seen.at(-1)!.type, 'storage')
   t.equal(seen.filter((e) => e.type === 'message').map((e) => e.data.delta).join(''), words(40).join(''))

@@ -2,12 +2,12 @@
 // the browser's own EventSource and WebSocket to run a turn, is cut off mid-stream and resumes;
 // it must assemble the whole reply exactly once. Run with `npm run test:browser`.
 import { readFileSync } from 'node:fs'
-import { createServer, connect, type Socket } from 'node:net'
 import { createServer as createHttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { chromium } from 'playwright-core'
 import t from 'tap'
 import { startApp } from '../helpers/app.ts'
+import { startCutProxy } from '../helpers/cut-proxy.ts'
 import { startFakeOpenAI } from '../helpers/fake-openai.ts'
 import { idsInOrder, sleep, words } from '../helpers/stream.ts'
 
@@ -24,18 +24,7 @@ await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve))
 t.teardown(() => new Promise((resolve) => pageServer.close(resolve)))
 
 // A TCP proxy between the browser and the app stands in for the Wi-Fi: the test cuts it.
-const proxied = new Set<Socket>()
-const proxy = createServer((client) => {
-  const upstream = connect(Number(new URL(url).port), '127.0.0.1')
-  client.pipe(upstream).pipe(client)
-  for (const socket of [client, upstream]) {
-    proxied.add(socket)
-    socket.on('error', () => {})
-    socket.on('close', () => proxied.delete(socket))
-  }
-})
-await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-t.teardown(() => new Promise((resolve) => proxy.close(resolve)))
+const proxy = await startCutProxy(t, Number(new URL(url).port))
 
 const context = await chromium.launchPersistentContext(t.testdir(), {
   executablePath: CHROMIUM,
@@ -52,15 +41,14 @@ t.test('EventSource: cut off mid-stream, the browser reconnects with Last-Event-
   fake.enqueue({ kind: 'stream', chunks: words(40), delayMs: 40 })
   const alice = token('alice')
   const turnId = await page.evaluate(([appUrl, tok]) => (globalThis as any).startTurn(appUrl, tok, 'Tell me a long story'), [url, alice])
-  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
-  const followed = page.evaluate((streamUrl) => (globalThis as any).followWithEventSource(streamUrl), `${proxyUrl}/convo_turn/${turnId}/stream?access_token=${alice}`)
+  const followed = page.evaluate((streamUrl) => (globalThis as any).followWithEventSource(streamUrl), `${proxy.url}/convo_turn/${turnId}/stream?access_token=${alice}`)
 
   for (;;) { // wait for a few deltas, then cut the connection
     const deltas = await page.evaluate(() => (globalThis as any).seen.filter((e: Seen) => e.type === 'message').length as number)
     if (deltas >= 5) break
     await sleep(20)
   }
-  for (const socket of proxied) socket.destroy()
+  proxy.cut()
 
   const { seen, connectionErrors } = (await followed) as { seen: Seen[]; connectionErrors: number }
   t.ok(connectionErrors >= 1, 'the browser saw the connection drop')
