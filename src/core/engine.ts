@@ -189,10 +189,6 @@ export class ConversationEngine {
     return this.hub.cancel(turnId)
   }
 
-  get runningTurns(): number {
-    return this.running.size
-  }
-
   /**
    * Lets running turns finish for up to `graceMs`, then aborts the rest, which are stored as
    * failed with what they had. Resolves when every turn is stored (or its storing failed).

@@ -121,13 +121,6 @@ export class MemoryTurnHub implements TurnHub {
     return true
   }
 
-  /** Turns still generating (used by graceful shutdown). */
-  get runningCount(): number {
-    let count = 0
-    for (const log of this.logs.values()) if (!log.ended) count++
-    return count
-  }
-
   async close(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
