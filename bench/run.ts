@@ -28,7 +28,8 @@ const only = new Set(args.only.split(','))
 for (const name of only) if (!SCENARIOS.includes(name as never)) throw new Error(`--only: unknown scenario '${name}' (${SCENARIOS.join(', ')})`)
 const quick = args.quick
 
-const GATEWAY_PORT = 18_080
+// BENCH_GATEWAY_PORT lets two benchmark runs share a machine (the other servers pick free ports).
+const GATEWAY_PORT = Number(process.env.BENCH_GATEWAY_PORT ?? 18_080)
 const started = Date.now()
 const servers: Server[] = []
 const sections: string[] = []
