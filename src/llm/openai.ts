@@ -13,6 +13,7 @@ import type { Animal, Turn, Usage } from '../core/types.ts'
 import { abortError, throwIfAborted } from './abort.ts'
 import { backoffDelay, sleep } from './retry.ts'
 import { UpstreamCall } from './upstream-call.ts'
+import { EventStreamResponse, upstreamFetch } from './upstream-fetch.ts'
 import { SseJsonParser } from './sse-lines.ts'
 import { describeFailure } from './upstream-failure.ts'
 import { estimateUsage } from './usage.ts'
@@ -50,7 +51,7 @@ export class OpenAiProvider implements LlmProvider {
     this.model = options.model
     this.#options = options
     this.#retryBaseMs = options.retryBaseMs ?? 250
-    this.#client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: options.timeoutMs })
+    this.#client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: options.timeoutMs, fetch: upstreamFetch })
   }
 
   async *stream({ messages, signal }: LlmRequest): AsyncIterable<LlmChunk> {
@@ -60,8 +61,9 @@ export class OpenAiProvider implements LlmProvider {
       let reply = ''
       try {
         // The SDK makes the request (auth, base URL, an APIError for a non-2xx answer); the body
-        // is parsed here, straight from the network chunks: the SDK's Stream costs a line decoder,
-        // an SSE decoder and several async generators, a promise hop each, per chunk.
+        // is parsed here, straight from the network chunks of the Node stream upstreamFetch hands
+        // over: the SDK's Stream costs a line decoder, an SSE decoder and several async
+        // generators, a promise hop each, per chunk.
         const response = await this.#client.chat.completions
           .create(
             {
@@ -76,14 +78,14 @@ export class OpenAiProvider implements LlmProvider {
             { signal: call.signal },
           )
           .asResponse()
-        if (!response.body) throw new UpstreamError('the model sent no stream')
-        const reader = response.body.getReader()
+        if (!(response instanceof EventStreamResponse)) throw new UpstreamError('the model did not answer with an event stream')
         const parser = new SseJsonParser()
         let usage: Usage | undefined
         let finishReason: string | undefined
+        const body = response.events[Symbol.asyncIterator]()
         for (;;) {
           // Rejects when the call is aborted (cancel, silence) or the connection breaks.
-          const { done, value } = await reader.read()
+          const { done, value } = await body.next()
           call.restartTimer()
           const chunks = (done ? parser.end() : parser.feed(value)) as readonly ChatCompletionChunk[]
           for (const chunk of chunks) {
