@@ -18,7 +18,7 @@ async function ask(animal: Animal, question: string, signal = new AbortControlle
   for await (const chunk of new OfflineResponder().stream({ animal, question, signal, messages: buildMessages(animal, [], question) })) {
     chunks.push(chunk)
   }
-  const text = chunks.flatMap((c) => (c.type === 'delta' ? [c.text] : [])).join('')
+  const text = chunks.flatMap((c) => (c.type === 'deltas' ? c.texts : [])).join('')
   return { chunks, text }
 }
 
@@ -113,8 +113,11 @@ t.test('streams a few words per delta, then an end with estimated usage', async 
   t.equal(text, composeOfflineReply(lion, question), 'the deltas make up the reply')
   t.ok(chunks.length > 3, 'several deltas')
   for (const chunk of chunks.slice(0, -1)) {
-    t.equal(chunk.type, 'delta')
-    if (chunk.type === 'delta') t.ok(chunk.text.trim().split(/\s+/).length <= 3, `a few words: "${chunk.text}"`)
+    t.equal(chunk.type, 'deltas')
+    if (chunk.type === 'deltas') {
+      t.equal(chunk.texts.length, 1, 'one piece at a time')
+      t.ok(chunk.texts[0].trim().split(/\s+/).length <= 3, `a few words: "${chunk.texts[0]}"`)
+    }
   }
   t.match(end, { type: 'end', finishReason: 'stop', model: 'offline', usage: { estimated: true, completionTokens: Math.ceil(text.length / 4) } })
   t.equal(new OfflineResponder().model, 'offline')
@@ -131,7 +134,7 @@ t.test('cancel stops the stream with an AbortError', async (t) => {
   let error: unknown
   try {
     for await (const chunk of new OfflineResponder().stream({ animal: lion, question: 'hello', messages: [], signal: controller.signal })) {
-      if (chunk.type === 'delta') deltas.push(chunk.text)
+      if (chunk.type === 'deltas') deltas.push(...chunk.texts)
       controller.abort()
     }
   } catch (err) {

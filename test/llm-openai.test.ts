@@ -1,6 +1,7 @@
 // OpenAiProvider through the real openai SDK against a real (fake) HTTP upstream.
 import t from 'tap'
 import { UpstreamError } from '../src/core/errors.ts'
+import type { LlmChunk } from '../src/core/ports.ts'
 import type { Turn } from '../src/core/types.ts'
 import { OpenAiProvider, type OpenAiProviderOptions } from '../src/llm/openai.ts'
 import { drain, lion, llmRequest } from './helpers/llm.ts'
@@ -88,10 +89,22 @@ t.test('yields a delta as soon as it arrives, before the rest of the reply', asy
   fake.enqueue({ kind: 'stall', afterChunks: 1, chunks: ['First words ', 'never sent'] })
   const iterator = provider(fake, { timeoutMs: 10_000 }).stream(llmRequest('Hello?'))[Symbol.asyncIterator]()
   const first = await iterator.next()
-  t.same(first.value, { type: 'delta', text: 'First words ' })
+  t.same(first.value, { type: 'deltas', texts: ['First words '] })
   await iterator.return?.()
   await fake.waitForClientClose()
   t.pass('stopping the iteration closes the upstream request')
+})
+
+t.test('pieces that arrive together are passed on together, in order', async (t) => {
+  const fake = await startFakeOpenAI()
+  t.teardown(fake.close)
+  // No delay: the fake writes every frame in one tick, so they arrive in one read.
+  fake.enqueue({ kind: 'stream', chunks: ['One ', 'two ', 'three.'] })
+  const chunks: LlmChunk[] = []
+  for await (const chunk of provider(fake).stream(llmRequest('Count?'))) chunks.push(chunk)
+  t.same(chunks[0], { type: 'deltas', texts: ['One ', 'two ', 'three.'] }, 'one batch of three pieces')
+  t.match(chunks[1], { type: 'end', finishReason: 'stop' })
+  t.equal(chunks.length, 2)
 })
 
 t.test('429 then success: retried, the visitor sees one reply', async (t) => {
@@ -238,7 +251,7 @@ t.test('caller cancels mid-reply: AbortError at once, the upstream socket closes
   let error: unknown
   try {
     for await (const chunk of provider(fake, { timeoutMs: 10_000 }).stream(llmRequest('Hi', controller.signal))) {
-      if (chunk.type === 'delta') deltas.push(chunk.text)
+      if (chunk.type === 'deltas') deltas.push(...chunk.texts)
       controller.abort()
     }
   } catch (err) {

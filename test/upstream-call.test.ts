@@ -64,8 +64,8 @@ t.test('a consumer slower than the timeout is not timed out: only the upstream\'
   const deltas: string[] = []
   let ended = false
   for await (const chunk of provider.stream({ animal: lion, messages: buildMessages(lion, [], question, 10), question, signal: new AbortController().signal })) {
-    if (chunk.type === 'delta') {
-      deltas.push(chunk.text)
+    if (chunk.type === 'deltas') {
+      deltas.push(...chunk.texts)
       await sleep(700) // the consumer (a slow client) holds the turn well past the timeout
     } else {
       ended = true

@@ -217,10 +217,12 @@ export class ConversationEngine {
     try {
       const messages = buildMessages(animal, history, turn.userMessage, this.contextMessages)
       for await (const chunk of this.llm.stream({ animal, messages, question: turn.userMessage, signal })) {
-        if (chunk.type === 'delta') {
+        if (chunk.type === 'deltas') {
           if (index === 0) turn.firstTokenMs = Math.round(performance.now() - startedAt)
-          reply += chunk.text
-          writer.emit('message', { delta: chunk.text, index: index++ })
+          for (const text of chunk.texts) {
+            reply += text
+            writer.emit('message', { delta: text, index: index++ })
+          }
         } else {
           Object.assign(turn, { usage: chunk.usage, finishReason: chunk.finishReason, model: chunk.model, status: 'complete' satisfies TurnStatus })
         }

@@ -71,7 +71,11 @@ export interface LlmRequest {
 }
 
 export type LlmChunk =
-  | { type: 'delta'; text: string }
+  /**
+   * The reply's next pieces, in order: everything one read from the model brought (often one
+   * piece; a burst brings many, and passing them on together saves a promise hop each).
+   */
+  | { type: 'deltas'; texts: readonly string[] }
   | { type: 'end'; usage: Usage; finishReason: string; model: string }
 
 export interface SummaryResult {
@@ -83,7 +87,7 @@ export interface SummaryResult {
 export interface LlmProvider {
   /** The model name announced in `metadata` before generation starts. */
   readonly model: string
-  /** Streams deltas, then exactly one `end`. Throws UpstreamError on failure; honours signal. */
+  /** Streams `deltas`, then exactly one `end`. Throws UpstreamError on failure; honours signal. */
   stream(request: LlmRequest): AsyncIterable<LlmChunk>
   summarize(animal: Animal, turns: Turn[], signal: AbortSignal): Promise<SummaryResult>
 }

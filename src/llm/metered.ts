@@ -44,7 +44,7 @@ export class MeteredProvider implements LlmProvider {
     }
     try {
       for await (const chunk of this.#inner.stream(request)) {
-        if (chunk.type === 'delta') firstTokenSeconds ??= (performance.now() - startedAt) / 1000
+        if (chunk.type === 'deltas') firstTokenSeconds ??= (performance.now() - startedAt) / 1000
         else observe(chunk.model, 'complete')
         yield chunk
       }

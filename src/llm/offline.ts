@@ -30,7 +30,7 @@ export class OfflineResponder implements LlmProvider {
     for (const text of chunkWords(reply)) {
       await nextTick()
       throwIfAborted(request.signal)
-      yield { type: 'delta', text }
+      yield { type: 'deltas', texts: [text] }
     }
     throwIfAborted(request.signal)
     yield { type: 'end', usage: estimateUsage(request.messages, reply), finishReason: 'stop', model: OFFLINE_MODEL }

@@ -88,17 +88,19 @@ export class OpenAiProvider implements LlmProvider {
           const { done, value } = await body.next()
           call.restartTimer()
           const chunks = (done ? parser.end() : parser.feed(value)) as readonly ChatCompletionChunk[]
+          const texts: string[] = []
           for (const chunk of chunks) {
             if (chunk.usage) usage = toUsage(chunk.usage)
             const choice = chunk.choices?.[0]
             if (choice?.finish_reason) finishReason = choice.finish_reason
             const text = choice?.delta?.content
-            if (text) {
-              reply += text
-              call.pauseTimer()
-              yield { type: 'delta', text }
-              call.restartTimer()
-            }
+            if (text) texts.push(text)
+          }
+          if (texts.length > 0) {
+            reply += texts.join('')
+            call.pauseTimer()
+            yield { type: 'deltas', texts }
+            call.restartTimer()
           }
           if (done) break
         }

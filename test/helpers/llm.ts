@@ -17,7 +17,7 @@ export async function drain(stream: AsyncIterable<LlmChunk>) {
   let error: unknown
   try {
     for await (const chunk of stream) {
-      if (chunk.type === 'delta') deltas.push(chunk.text)
+      if (chunk.type === 'deltas') deltas.push(...chunk.texts)
       else end = chunk
     }
   } catch (err) {
