@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=ttft,idle,fanout,rest] [-- --profile] [-- --doc]`
+// `npm run bench [-- --quick] [-- --only=ttft,idle,fanout,rest,client] [-- --profile] [-- --doc]`
 // Runs every scenario on this machine in one go, with the fake upstream, the bare relays,
 // dynalite and the gateway each in their own process, all on 127.0.0.1. Prints a markdown
 // report, writes it to bench/results/latest.md, and with --doc also into docs/performance.md
@@ -10,12 +10,13 @@ import { parseArgs } from 'node:util'
 import { gatewayEnv } from './gateway.ts'
 import { startGateway, startScript, type Server } from './processes.ts'
 import { monotonicUs, topFunctions, type Window } from './profile-summary.ts'
+import { runClient } from './scenarios/client.ts'
 import { runFanout } from './scenarios/fanout.ts'
 import { runIdle } from './scenarios/idle.ts'
 import { restReport, runRest } from './scenarios/rest.ts'
 import { runTtft } from './scenarios/ttft.ts'
 
-const SCENARIOS = ['ttft', 'idle', 'fanout', 'rest'] as const
+const SCENARIOS = ['ttft', 'idle', 'fanout', 'rest', 'client'] as const
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -116,6 +117,12 @@ try {
     await stop(dynamo)
     await stop(dynalite)
     sections.push(`### 4. REST turns\n\n${restReport([memoryRun, relayRun, dynamoRun, dynamoLight], relayRun, durationMs)}`)
+  }
+
+  if (only.has('client')) {
+    phase('client')
+    const { report } = await runClient({ upstreamUrl: upstream.url, calls: quick ? 1000 : 4000, concurrency: 20, rounds: quick ? 3 : 5, chunks: 10 })
+    sections.push(`### 5. The upstream client\n\n${report}`)
   }
 } finally {
   for (const server of servers.reverse()) await server.stop()
