@@ -94,9 +94,15 @@ export class ConversationEngine {
     const startedAt = performance.now()
     if (this.draining) throw new AppError(503, 'shutting_down', 'The server is restarting; please send the message again', true)
     const message = normalizeMessage(input.message)
-    const animal = await this.storage.getAnimal(input.animalId)
+    // Every read the prompt needs, at once: each is a storage round trip before the model is asked.
+    // The context is read before the session's owner is checked, and dropped if the check fails.
+    const [animal, session, history] = await Promise.all([
+      this.storage.getAnimal(input.animalId),
+      input.sessionId ? this.storage.getSession(input.sessionId) : undefined,
+      input.sessionId ? contextTurns(this.storage, input.sessionId, this.contextMessages) : [],
+    ])
     if (!animal) throw notFound(`animal '${input.animalId}'`)
-    const existing = input.sessionId ? await this.ownSession(caller, input.sessionId, animal) : undefined
+    const existing = input.sessionId ? ownSession(caller, input.sessionId, session, animal) : undefined
 
     const turnId = randomUUID()
     if (input.clientTurnId) {
@@ -115,7 +121,6 @@ export class ConversationEngine {
     const writer = this.hub.open(info, abort)
     try {
       if (!existing) await this.storage.createSession(newSession(info))
-      const history = existing ? await contextTurns(this.storage, sessionId, this.contextMessages) : []
       const turn: Turn = {
         turnId, sessionId, userId: caller.sub, animalId: animal.animalId, clientTurnId: input.clientTurnId,
         userMessage: message, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.llm.model,
@@ -284,15 +289,6 @@ export class ConversationEngine {
   }
 
   /** A caller may only continue their own session; anything else looks like it does not exist. */
-  private async ownSession(caller: Caller, sessionId: string, animal: Animal): Promise<Session> {
-    const session = await this.storage.getSession(sessionId)
-    if (!session || session.userId !== caller.sub) throw notFound(`session '${sessionId}'`)
-    if (session.animalId !== animal.animalId) {
-      throw badRequest(`animalId: session '${sessionId}' is a conversation with '${session.animalId}'`)
-    }
-    return session
-  }
-
   /**
    * Claims clientTurnId for the new turn `turnId`; undefined when it got the key. An earlier turn
    * with the key that is running or stored (whatever its status) is the answer instead. One that
@@ -339,6 +335,15 @@ export function normalizeMessage(message: string): string {
   if (trimmed.length === 0) throw badRequest('message must not be blank')
   if (trimmed.length > MAX_MESSAGE_LENGTH) throw badRequest(`message must be at most ${MAX_MESSAGE_LENGTH} characters`)
   return trimmed
+}
+
+/** The caller's own session with this animal; a session of someone else's is "not found". */
+function ownSession(caller: Caller, sessionId: string, session: Session | undefined, animal: Animal): Session {
+  if (!session || session.userId !== caller.sub) throw notFound(`session '${sessionId}'`)
+  if (session.animalId !== animal.animalId) {
+    throw badRequest(`animalId: session '${sessionId}' is a conversation with '${session.animalId}'`)
+  }
+  return session
 }
 
 function newSession(info: TurnInfo): Session {
