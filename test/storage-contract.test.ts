@@ -345,7 +345,16 @@ for (const [name, open] of Object.entries(adapters)) {
       const turn = makeTurn(session)
       await storage.saveTurn(turn)
       turn.reply = 'changed after saving'
-      t.equal((await storage.getTurn(turn.turnId))?.reply.startsWith('answer'), true)
+      turn.usage.totalTokens = 999
+      const stored = await storage.getTurn(turn.turnId)
+      t.equal(stored?.reply.startsWith('answer'), true)
+      t.equal(stored?.usage.totalTokens, 15, 'nested objects are copied in')
+      stored!.usage.totalTokens = 999
+      t.equal((await storage.getTurn(turn.turnId))?.usage.totalTokens, 15, 'and out')
+      await storage.seedAnimals([lion])
+      const animal = await storage.getAnimal('lion')
+      animal!.facts.push('changed after reading')
+      t.same((await storage.getAnimal('lion'))?.facts, ['Lions sleep a lot.'], 'arrays too')
     })
   })
 }

@@ -56,6 +56,9 @@ t.test('HS256 deployment: the forged-token list is 401, a good token is 200', as
     t.equal(res.status, 401, name)
     t.match(await json(res), { error: 'unauthorized', message: String }, `${name}: JSON error`)
   }
+  const reason = async (token: string) => (await json(await fetch(`${url}/animals`, { headers: { authorization: `Bearer ${token}` } }))).message
+  t.equal(await reason(rejected['expired beyond the clock tolerance']), 'The token was rejected: Authorization token expired', 'the reason is named')
+  t.equal(await reason(rejected['wrong secret']), 'The token was rejected: Authorization token is invalid: The token signature is invalid.')
   t.equal(await statusWith(url, hs256(claims({ exp: now() - 5 }))), 200, 'expired 5 s ago is within the 30 s clock tolerance')
   t.equal((await fetch(`${url}/animals`, { headers: { authorization: `Basic ${hs256(claims())}` } })).status, 401, 'only Bearer')
 })

@@ -1,6 +1,7 @@
 // The event protocol: one turn is a stream of events with ids `<turnId>:<seq>`.
-// Each event is serialised once, here, into both wire forms; every listener and both
-// transports reuse the same strings.
+// Each event is serialised at most once per wire form, here, when a transport first asks for
+// it; every listener and both transports reuse the same strings. A JSON (REST) answer needs
+// neither form, an SSE or WebSocket stream only its own.
 
 export const EVENT_TYPES = ['metadata', 'typing', 'message', 'complete', 'storage', 'error'] as const
 export type EventType = (typeof EVENT_TYPES)[number]
@@ -11,6 +12,7 @@ export interface TurnEvent {
   readonly id: string
   readonly seq: number
   readonly turnId: string
+  /** Never changed once the event is created: the wire forms are serialised from it later. */
   readonly data: Readonly<Record<string, unknown>>
   /** The whole SSE frame (`id:`, `event:`, `data:` and the blank line). */
   readonly sse: string
@@ -19,16 +21,38 @@ export interface TurnEvent {
 }
 
 export function createEvent(turnId: string, seq: number, type: EventType, data: Record<string, unknown>): TurnEvent {
-  const json = JSON.stringify(data)
-  const id = `${turnId}:${seq}`
-  return {
-    type,
-    id,
-    seq,
-    turnId,
-    data,
-    sse: `id: ${id}\nevent: ${type}\ndata: ${json}\n\n`,
-    ws: `{"type":"${type}","id":"${id}","turnId":${JSON.stringify(turnId)},"data":${json}}`,
+  return new LazyEvent(turnId, seq, type, data)
+}
+
+/** A TurnEvent whose wire forms (and the JSON of its data they share) are built on first use. */
+class LazyEvent implements TurnEvent {
+  readonly type: EventType
+  readonly id: string
+  readonly seq: number
+  readonly turnId: string
+  readonly data: Readonly<Record<string, unknown>>
+  #json: string | undefined
+  #sse: string | undefined
+  #ws: string | undefined
+
+  constructor(turnId: string, seq: number, type: EventType, data: Record<string, unknown>) {
+    this.type = type
+    this.id = `${turnId}:${seq}`
+    this.seq = seq
+    this.turnId = turnId
+    this.data = data
+  }
+
+  get sse(): string {
+    return this.#sse ??= `id: ${this.id}\nevent: ${this.type}\ndata: ${this.#dataJson()}\n\n`
+  }
+
+  get ws(): string {
+    return this.#ws ??= `{"type":"${this.type}","id":"${this.id}","turnId":${JSON.stringify(this.turnId)},"data":${this.#dataJson()}}`
+  }
+
+  #dataJson(): string {
+    return this.#json ??= JSON.stringify(this.data)
   }
 }
 
