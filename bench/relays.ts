@@ -76,13 +76,26 @@ export async function startRelays(upstreamUrl: string): Promise<{ url: string; w
   server.keepAliveTimeout = 60_000
 
   const wss = new WebSocketServer({ server, path: '/ws' })
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, req) => {
+    // As the gateway does (src/streaming/ws-session.ts): cork the TCP socket at a tick's first
+    // frame and uncork it on process.nextTick, so a burst of frames is one writev.
+    let corked = false
+    const batch = () => {
+      if (corked) return
+      corked = true
+      req.socket.cork()
+      process.nextTick(() => {
+        corked = false
+        req.socket.uncork()
+      })
+    }
     socket.on('message', async (raw) => {
       const { message } = JSON.parse(raw.toString()) as { message: string }
       const turnId = randomUUID()
       let reply = ''
       await relayUpstream(upstreamUrl, message, (delta, index) => {
         reply += delta
+        batch()
         socket.send(`{"type":"message","id":"${turnId}:${index}","turnId":"${turnId}","data":${JSON.stringify({ delta, index })}}`)
       }).catch(() => socket.terminate())
       socket.send(JSON.stringify({ type: 'complete', turnId, data: { reply } }))

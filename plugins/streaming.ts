@@ -1,17 +1,20 @@
 import websocket from '@fastify/websocket'
 import fp from 'fastify-plugin'
 import { MemoryTurnHub, type TurnHub } from '../src/core/turn-hub.ts'
+import { Heartbeats } from '../src/streaming/heartbeats.ts'
 import { RedisTurnHub } from '../src/streaming/redis-hub.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     turnHub: TurnHub
+    heartbeats: Heartbeats
   }
 }
 
 /**
  * Streaming: the turn event logs (the hub: in memory, or in Redis Streams when REDIS_URL is set so
- * any instance can resume and cancel any turn) and WebSocket support for the /ws route.
+ * any instance can resume and cancel any turn), one heartbeat timer for every open stream and
+ * socket, and WebSocket support for the /ws route.
  */
 export default fp(
   async (app) => {
@@ -28,6 +31,9 @@ export default fp(
       : new MemoryTurnHub({ bufferTtlMs: config.streaming.bufferTtlMs })
     app.decorate('turnHub', hub)
     app.addHook('onClose', () => hub.close())
+    const heartbeats = new Heartbeats(config.streaming.heartbeatMs)
+    app.decorate('heartbeats', heartbeats)
+    app.addHook('onClose', () => heartbeats.close())
     await app.register(websocket, {
       options: { maxPayload: config.limits.wsMaxPayloadBytes },
       // On shutdown new sockets are refused at once (Node drops upgrades nobody listens to), while

@@ -13,7 +13,7 @@ const turnRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const sse = (request: FastifyRequest, reply: FastifyReply, attach: Attach) => {
     reply.hijack()
     return streamSse(reply.raw, attach, {
-      heartbeatMs: app.config.streaming.heartbeatMs,
+      heartbeats: app.heartbeats,
       retryMs: 1000,
       maxBufferedBytes: app.config.streaming.maxBufferedBytes,
       headers: reply.getHeaders(),

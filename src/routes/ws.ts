@@ -20,7 +20,7 @@ const wsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       caller: request.caller,
       expiresAt: request.tokenExpiresAt,
       log: request.log,
-      heartbeatMs: app.config.streaming.heartbeatMs,
+      heartbeats: app.heartbeats,
       maxTurnsPerSocket: app.config.limits.concurrentTurnsPerSocket,
       maxBufferedBytes: app.config.streaming.maxBufferedBytes,
       transport: request.raw.socket,

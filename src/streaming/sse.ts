@@ -3,9 +3,11 @@
 import type { ServerResponse } from 'node:http'
 import { isFinalEvent, type TurnEvent } from '../core/events.ts'
 import type { EventListener, Subscription } from '../core/turn-hub.ts'
+import type { Heartbeats } from './heartbeats.ts'
 
 export interface SseOptions {
-  heartbeatMs: number
+  /** Sends the `: heartbeat` comments while the stream is open. */
+  heartbeats: Heartbeats
   /** Reconnect delay sent to browsers in the `retry:` field. */
   retryMs: number
   /** A consumer whose unsent bytes exceed this is disconnected (it can resume). */
@@ -19,7 +21,7 @@ export type Attach = (listener: EventListener) => Promise<Subscription | undefin
 export async function streamSse(res: ServerResponse, attach: Attach, options: SseOptions): Promise<void> {
   let subscription: Subscription | undefined
   let open = true
-  let heartbeat: NodeJS.Timeout | undefined
+  let stopHeartbeat: (() => void) | undefined
   // The head goes out with the first event, or once attached: a resume with nothing left to send
   // gets 204 instead, which tells EventSource to stop reconnecting.
   const start = () => {
@@ -33,12 +35,12 @@ export async function streamSse(res: ServerResponse, attach: Attach, options: Ss
     })
     res.socket?.setNoDelay(true)
     res.write(`retry: ${options.retryMs}\n\n`)
-    heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs)
+    stopHeartbeat = options.heartbeats.add(() => res.write(': heartbeat\n\n'))
   }
   const finish = () => {
     if (!open) return
     open = false
-    clearInterval(heartbeat)
+    stopHeartbeat?.()
     subscription?.close()
     if (!res.destroyed) res.end()
   }

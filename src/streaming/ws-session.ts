@@ -8,6 +8,7 @@ import type { Log } from '../core/log.ts'
 import type { Subscription } from '../core/turn-hub.ts'
 import type { Caller } from '../core/types.ts'
 import type { ConversationEngine } from '../core/engine.ts'
+import type { Heartbeats } from './heartbeats.ts'
 import { parseClientFrame, type ClientFrame } from './ws-frames.ts'
 
 export interface WsSessionOptions {
@@ -21,7 +22,8 @@ export interface WsSessionOptions {
    * `token_expired` and the socket closes with 4401 once its running turns have finished. */
   expiresAt?: number
   log: Log
-  heartbeatMs: number
+  /** Pings the peer; a peer that did not answer the previous ping is terminated. */
+  heartbeats: Heartbeats
   maxTurnsPerSocket: number
   /** A peer whose unsent bytes exceed this is dropped (it can reconnect and resume). */
   maxBufferedBytes: number
@@ -153,14 +155,14 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
   })
 
   socket.on('pong', () => { alive = true })
-  const heartbeat = setInterval(() => {
+  const stopHeartbeat = options.heartbeats.add(() => {
     if (!alive) return socket.terminate() // no pong since the last ping: a dead peer
     alive = false
     socket.ping()
-  }, options.heartbeatMs)
+  })
 
   socket.on('close', () => {
-    clearInterval(heartbeat)
+    stopHeartbeat()
     clearTimeout(expiryTimer)
     for (const subscription of [...attached.values()]) subscription.close()
   })
