@@ -288,7 +288,6 @@ export class ConversationEngine {
     this.running.set(turnId, { done, abort })
   }
 
-  /** A caller may only continue their own session; anything else looks like it does not exist. */
   /**
    * Claims clientTurnId for the new turn `turnId`; undefined when it got the key. An earlier turn
    * with the key that is running or stored (whatever its status) is the answer instead. One that
@@ -337,7 +336,10 @@ export function normalizeMessage(message: string): string {
   return trimmed
 }
 
-/** The caller's own session with this animal; a session of someone else's is "not found". */
+/**
+ * The caller's own session with this animal. A caller may only continue their own session;
+ * anything else looks like it does not exist.
+ */
 function ownSession(caller: Caller, sessionId: string, session: Session | undefined, animal: Animal): Session {
   if (!session || session.userId !== caller.sub) throw notFound(`session '${sessionId}'`)
   if (session.animalId !== animal.animalId) {
