@@ -4,12 +4,11 @@
 //   node bench/ab-probe.ts <checkout A> [rounds=16] [seconds=2] [path=/convo_turn]
 // A is another checkout of this repository (e.g. `git archive <commit> | tar -x -C /tmp/a`, with
 // node_modules linked); B is the current directory. Ports: BENCH_GATEWAY_PORT for B, 10,000 above it for A.
-import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { planMessage, startFakeUpstream } from './fake-upstream.ts'
 import { authHeaders, gatewayEnv } from './gateway.ts'
-import { cpuMsOf, rssOf } from './processes.ts'
+import { startGateway, type Server } from './processes.ts'
+import { median } from './stats.ts'
 
 type Autocannon = (options: Record<string, unknown>) => Promise<{ requests: { total: number }; non2xx: number; errors: number }>
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
@@ -21,24 +20,7 @@ const seconds = Number(secondsArg ?? 2)
 const portB = Number(process.env.BENCH_GATEWAY_PORT ?? 18080)
 
 const upstream = await startFakeUpstream()
-
-async function gateway(cwd: string, port: number) {
-  const child = spawn(process.execPath, ['src/server.ts'], {
-    cwd,
-    env: { ...process.env, ...gatewayEnv(upstream.url), PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  const url = `http://127.0.0.1:${port}`
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break
-    } catch {
-      if (attempt > 300) throw new Error(`the gateway in ${cwd} did not start`)
-    }
-    await sleep(100)
-  }
-  return { url, pid: child.pid!, stop: () => child.kill('SIGTERM') }
-}
+const gateway = (cwd: string, port: number) => startGateway({ port, env: gatewayEnv(upstream.url), cwd })
 
 const a = await gateway(dirA, portB + 10_000)
 const b = await gateway(process.cwd(), portB)
@@ -46,11 +28,11 @@ const body = JSON.stringify({ animalId: 'lion', message: planMessage({ mode: 'bu
 const headers = { 'content-type': 'application/json', ...authHeaders() }
 
 /** One round against one gateway: server CPU ms per turn. */
-async function cpuPerTurn(target: typeof a): Promise<number> {
-  const before = cpuMsOf(target.pid)
+async function cpuPerTurn(target: Server): Promise<number> {
+  const before = target.cpuMs()
   const result = await autocannon({ url: `${target.url}${path}`, method: 'POST', headers, body, connections: 50, duration: seconds })
   if (result.non2xx || result.errors) console.error(`${target.url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-  return (cpuMsOf(target.pid) - before) / result.requests.total
+  return (target.cpuMs() - before) / result.requests.total
 }
 
 await cpuPerTurn(a) // warm-up
@@ -61,12 +43,11 @@ for (let i = 0; i < rounds; i++) {
   for (const target of i % 2 ? [a, b] : [b, a]) (target === a ? perTurnA : perTurnB).push(await cpuPerTurn(target))
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]
 const ratios = perTurnA.map((cpuA, i) => perTurnB[i] / cpuA)
 console.log(`A (${dirA}): median ${median(perTurnA).toFixed(3)} ms CPU per turn`)
 console.log(`B (${process.cwd()}): median ${median(perTurnB).toFixed(3)} ms CPU per turn`)
 console.log(`B/A per round: median ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(2)).join(' ')})`)
-console.log(`RSS at the end: A ${(rssOf(a.pid) / 2 ** 20).toFixed(0)} MiB, B ${(rssOf(b.pid) / 2 ** 20).toFixed(0)} MiB`)
-a.stop()
-b.stop()
+console.log(`RSS at the end: A ${(a.rss() / 2 ** 20).toFixed(0)} MiB, B ${(b.rss() / 2 ** 20).toFixed(0)} MiB`)
+await a.stop()
+await b.stop()
 await upstream.close()

@@ -62,23 +62,25 @@ export interface GatewayOptions {
   env: Record<string, string>
   /** Write a V8 CPU profile to this file (in bench/profiles/) when the gateway exits. */
   profileName?: string
+  /** The checkout to run (default: this one); bench/ab-probe.ts runs another beside it. */
+  cwd?: string
 }
 
 /** Starts `node src/server.ts` and waits until /healthz answers. */
-export async function startGateway({ port, env, profileName }: GatewayOptions): Promise<Server> {
+export async function startGateway({ port, env, profileName, cwd = ROOT }: GatewayOptions): Promise<Server> {
   const flags = profileName ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles', `--cpu-prof-name=${profileName}`] : []
   const child = spawn(process.execPath, [...flags, 'src/server.ts'], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'inherit'], // its pino logs (stdout) are written, then discarded
   })
   const url = `http://127.0.0.1:${port}`
   for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode} at start-up`)
+    if (child.exitCode !== null) throw new Error(`the gateway in ${cwd} exited with ${child.exitCode} at start-up`)
     try {
       if ((await fetch(`${url}/healthz`)).ok) break
     } catch {
-      if (attempt > 300) throw new Error('the gateway did not answer /healthz within 30 s')
+      if (attempt > 300) throw new Error(`the gateway in ${cwd} did not answer /healthz within 30 s`)
     }
     await sleep(100)
   }

@@ -5,7 +5,7 @@
 import OpenAI from 'openai'
 import { planMessage } from '../fake-upstream.ts'
 import { EventStreamResponse, upstreamFetch } from '../../src/llm/upstream-fetch.ts'
-import { int, table } from '../stats.ts'
+import { int, median, table } from '../stats.ts'
 
 export interface ClientOptions {
   upstreamUrl: string
@@ -68,7 +68,6 @@ export async function runClient(options: ClientOptions): Promise<{ report: strin
   for (let round = 0; round < options.rounds; round++) {
     for (const [i, { call }] of all.entries()) samples[i].push(await cpuPerCall(call, options))
   }
-  const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]
   const rows = all.map(({ name }, i) => [name, int(median(samples[i])), samples[i].map(int).join(', ')])
   const report = [
     `${int(options.calls)} streamed calls per measurement, ${options.concurrency} at a time, each answer ${options.chunks} ` +
