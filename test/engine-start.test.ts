@@ -3,6 +3,7 @@
 import t, { type Test } from 'tap'
 import { ConversationEngine } from '../src/core/engine.ts'
 import { AppError } from '../src/core/errors.ts'
+import { silentLog } from '../src/core/log.ts'
 import { MemoryTurnHub } from '../src/core/turn-hub.ts'
 import type { Animal, Caller } from '../src/core/types.ts'
 import { OfflineResponder } from '../src/llm/offline.ts'
@@ -43,7 +44,6 @@ class HeldReads extends MemoryStorage {
 }
 
 const caller: Caller = { sub: 'kid-1', role: 'user' }
-const silentLog = { info() {}, warn() {}, error() {} } as never
 
 async function setUp(t: Test) {
   const storage = new HeldReads()
