@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises'
 import fp from 'fastify-plugin'
 import type { StoragePort } from '../src/core/ports.ts'
-import type { Animal } from '../src/core/types.ts'
+import { seedAnimals } from '../src/seed/index.ts'
 import { createStorage } from '../src/storage/index.ts'
 
 declare module 'fastify' {
@@ -10,15 +9,13 @@ declare module 'fastify' {
   }
 }
 
-const SEED_ANIMALS = new URL('../src/seed/animals.json', import.meta.url)
-
 /** Storage: picks the adapter from config (embedded dynalite, a DynamoDB endpoint, AWS, memory) and seeds the animals. */
 export default fp(
   async (app) => {
     const { storage, close } = await createStorage(app.config, app.log)
     app.decorate('storage', storage)
     app.addHook('onClose', close)
-    const animals = JSON.parse(await readFile(SEED_ANIMALS, 'utf8')) as Animal[]
+    const animals = seedAnimals()
     await storage.seedAnimals(animals)
     app.log.info({ storage: storage.kind, animals: animals.length }, 'storage ready')
   },

@@ -1,4 +1,5 @@
 // Domain types shared by the core, the adapters and the routes. Plain data, no behaviour.
+import type { Language } from './text/language.ts'
 
 export const ROLES = ['user', 'parent', 'zookeeper', 'admin'] as const
 export type Role = (typeof ROLES)[number]
@@ -14,14 +15,53 @@ export interface Animal {
   name: string
   species: string
   personality: string
-  /** Short true facts a child would enjoy; the offline responder answers from these. */
+  /** Short true facts a child would enjoy, in English (the model's prompt lists them; the offline
+   * responder answers from them when `knowledge` has nothing in the visitor's language). */
   facts: string[]
   greeting?: string
   voice?: string
   age?: string
   diet?: string
   habitat?: string
+  /** What the offline responder knows and says, per language (en, es, de, fr). */
+  knowledge?: Partial<Record<Language, AnimalKnowledge>>
   updatedAt?: string
+}
+
+/** What a fact can be about: the offline responder's topics (see src/llm/offline-understand.ts). */
+export const KNOWLEDGE_TOPICS = [
+  'food', 'home', 'babies', 'family', 'friends', 'play', 'sleep', 'size', 'speed', 'movement', 'sounds',
+  'body', 'senses', 'water', 'weather', 'age', 'danger', 'enemies', 'compare', 'zoo',
+] as const
+export type KnowledgeTopic = (typeof KNOWLEDGE_TOPICS)[number]
+
+export const FAVOURITES = ['colour', 'food', 'game', 'animal'] as const
+export type Favourite = (typeof FAVOURITES)[number]
+
+export const FEELINGS = ['happy', 'sad', 'lonely', 'scared', 'love'] as const
+export type Feeling = (typeof FEELINGS)[number]
+
+/** One true fact, said by the animal in the first person, with what it is about. */
+export interface KnowledgeFact {
+  topics: KnowledgeTopic[]
+  text: string
+  /** The reason behind it, for a visitor who asks "why?". */
+  why?: string
+}
+
+/** Everything the animal says in one language, in its own voice. */
+export interface AnimalKnowledge {
+  /** What it is, with the article, as in "I'm …": "a lion", "un león", "ein Löwe", "un lion". */
+  kind?: string
+  greeting?: string
+  goodbye?: string
+  /** Little sounds and sayings that open a reply now and then ("Rrrroar!", "*flap flap*"). */
+  catchphrases?: string[]
+  facts?: KnowledgeFact[]
+  jokes?: string[]
+  favourites?: Partial<Record<Favourite, string>>
+  /** Its answer to "are you happy / sad / lonely / scared?" and "do you like me?" (love). */
+  feelings?: Partial<Record<Feeling, string>>
 }
 
 export interface Usage {

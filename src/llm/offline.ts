@@ -26,7 +26,7 @@ export class OfflineResponder implements LlmProvider {
   readonly model = OFFLINE_MODEL
 
   async *stream(request: LlmRequest): AsyncIterable<LlmChunk> {
-    const reply = composeOfflineReply(request.animal, request.question)
+    const reply = composeOfflineReply(request.animal, request.question, request.messages)
     for (const text of chunkWords(reply)) {
       await nextTick()
       throwIfAborted(request.signal)

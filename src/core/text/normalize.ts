@@ -34,10 +34,16 @@ export function foldText(text: string): string {
   let out = text.normalize('NFKC').replace(INVISIBLE, '').toLowerCase()
   out = out.normalize('NFD').replace(MARKS, '').normalize('NFC')
   out = out.replace(/[^\x00-\x7f]/g, (ch) => LOOK_ALIKES[ch] ?? ch)
-  out = out.replace(LEET_WORD, (word) => (/[0-9@$!|]/.test(word) ? word.replace(/[0-9@$!|]/g, (ch) => LEET[ch] ?? ch) : word))
+  out = out.replace(LEET_WORD, leetToLetters)
   out = out.replace(STRETCHED, '$1')
   out = out.replace(/ß/g, 'ss').replace(/['’`]/g, '')
   return out.replace(/[^\p{L}\p{N}]+/gu, ' ').trim()
+}
+
+/** "h4te" -> "hate", "k!ll" -> "kill"; but "Hello!" stays "hello!": a ! or | that ends a word is punctuation. */
+function leetToLetters(word: string): string {
+  const [, body, tail] = /^(.*?)([!|]*)$/s.exec(word)!
+  return /[0-9@$!|]/.test(body) ? body.replace(/[0-9@$!|]/g, (ch) => LEET[ch] ?? ch) + tail : word
 }
 
 export function normalizeText(text: string): NormalizedText {
