@@ -5,13 +5,21 @@ import { buildMessages } from '../src/core/prompt.ts'
 import type { Animal, Turn } from '../src/core/types.ts'
 import { chunkWords, OfflineResponder } from '../src/llm/offline.ts'
 import { composeOfflineReply } from '../src/llm/offline-reply.ts'
+import { TOPICS, understandQuestion } from '../src/llm/offline-understand.ts'
 import { firstPerson } from '../src/llm/offline-voice.ts'
+import { LANGUAGES } from '../src/core/text/language.ts'
+import { FAVOURITES, FEELINGS, type ChatMessage } from '../src/core/types.ts'
 import seed from '../src/seed/animals.json' with { type: 'json' }
+import { seedAnimals } from '../src/seed/index.ts'
 
+/** As animals were stored before `knowledge`: English facts only. */
 const animals = seed as Animal[]
 const byId = (id: string) => animals.find((a) => a.animalId === id)!
 const lion = byId('lion')
 const penguin = byId('penguin')
+/** The seed animals as they ship now, with knowledge in four languages. */
+const rich = seedAnimals()
+const richById = (id: string) => rich.find((a) => a.animalId === id)!
 
 async function ask(animal: Animal, question: string, signal = new AbortController().signal) {
   const chunks: LlmChunk[] = []
@@ -22,23 +30,31 @@ async function ask(animal: Animal, question: string, signal = new AbortControlle
   return { chunks, text }
 }
 
-t.test('seed animals: complete personalities with 8-12 facts', async (t) => {
+t.test('seed animals: complete personalities, and knowledge in four languages', async (t) => {
   t.ok(animals.length >= 6)
   t.same(animals.slice(0, 2).map((a) => a.animalId), ['lion', 'penguin'])
   t.equal(new Set(animals.map((a) => a.animalId)).size, animals.length, 'unique ids')
-  for (const a of animals) {
+  for (const a of rich) {
     t.match(a, { animalId: /^[a-z-]+$/, name: /^[A-Z]/, species: String, personality: String, greeting: String, diet: String, habitat: String })
-    t.ok(a.facts.length >= 8 && a.facts.length <= 12, `${a.animalId}: ${a.facts.length} facts`)
+    t.ok(a.facts.length >= 8 && a.facts.length <= 12, `${a.animalId}: ${a.facts.length} English prompt facts`)
+    for (const language of LANGUAGES) {
+      const k = a.knowledge?.[language]
+      t.ok(k, `${a.animalId} speaks ${language}`)
+      t.ok(k!.facts!.length >= 25, `${a.animalId} [${language}]: ${k!.facts!.length} facts`)
+      t.ok(k!.jokes!.length >= 3 && Object.keys(k!.favourites!).length === FAVOURITES.length && Object.keys(k!.feelings!).length === FEELINGS.length)
+      t.ok(k!.kind && k!.greeting && k!.goodbye, 'kind, greeting and goodbye')
+      t.equal(k!.facts!.length, a.knowledge!.en!.facts!.length, 'the same facts in every language')
+      const covered = new Set(k!.facts!.flatMap((fact) => fact.topics))
+      t.ok(covered.size >= 15, `${a.animalId} [${language}]: facts on ${covered.size} topics`)
+    }
   }
 })
 
-t.test('answers the question from the matching facts, in the first person', async (t) => {
+t.test('older animals (English facts only) still answer from their facts, in the first person', async (t) => {
   const food = composeOfflineReply(lion, 'What do you eat?')
   t.match(food, /I eat meat, mostly zebras/)
   t.notMatch(food, /Lions /, 'speaks as the animal, not about it')
-
   t.match(composeOfflineReply(penguin, 'Can you swim fast?'), /fastest swimming/)
-  t.match(composeOfflineReply(penguin, 'How well do penguins swim?'), /swim/)
   t.match(composeOfflineReply(lion, 'How loud is your roar?'), /My roar can be heard up to 8 kilometres/)
   t.match(composeOfflineReply(lion, 'Do you sleep a lot?'), /We lions sleep or rest for up to 20 hours a day/)
   t.match(composeOfflineReply(lion, 'tell me about your babies'), /cubs/, 'synonyms: babies -> cubs')
@@ -46,30 +62,121 @@ t.test('answers the question from the matching facts, in the first person', asyn
   t.match(composeOfflineReply(byId('red-panda'), 'Where do you live?'), /Himalayas/)
   t.match(composeOfflineReply(byId('sea-otter'), 'Are you hungry?'), /food|crabs/, 'synonyms: hungry -> food')
   t.match(composeOfflineReply(byId('elephant'), 'what noises do you make'), /rumbling sounds/)
+  t.match(composeOfflineReply(lion, 'what are lion babies called'), /(Here's a fun fact:|Guess what\?|Did you know\?) Baby lions are called cubs/, 'a fact about the animal is framed')
+  const spanish = composeOfflineReply(lion, '¿Qué comes?')
+  t.match(spanish, /^.*Mis datos solo los sé en inglés: .*I eat meat/, 'another language: said kindly, facts in English')
 })
 
-t.test('every seed animal answers a food question with its diet', async (t) => {
-  for (const animal of animals) {
-    const reply = composeOfflineReply(animal, 'What is your favourite food?')
-    const dietWord = animal.diet!.split(/[ ,]+/)[0]
-    t.ok(reply.includes(dietWord), `${animal.animalId}: mentions ${dietWord}`)
+t.test('the rich animals answer in the visitor\'s language, in character', async (t) => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['lion', 'What do you eat?', /I eat meat, mostly zebras/],
+    ['lion', '¿Qué comes?', /Como carne/],
+    ['lion', 'Was isst du?', /Ich fresse Fleisch/],
+    ['lion', "Qu'est-ce que tu manges ?", /Je mange de la viande/],
+    ['penguin', 'Can you fly?', /I can't fly, but my flippers/],
+    ['penguin', '¿Sabes volar?', /No sé volar/],
+    ['giraffe', 'Wie lang ist deine Zunge?', /50 Zentimeter/],
+    ['elephant', 'Tu bois comment ?', /trompe/],
+    ['sea-otter', 'wat do u eet', /crabs/],
+    ['red-panda', 'wher do u slep', /sleep|awake|curl/],
+    ['lion', 'Are you dangerous?', /wild animal with big teeth|claws/],
+    ['giraffe', "What's your favourite colour?", /My favourite colour is sky blue/],
+    ['penguin', 'Tell me a joke', /\?.*!/],
+  ]
+  for (const [id, question, answer] of cases) t.match(composeOfflineReply(richById(id), question), answer, `${id}: ${question}`)
+})
+
+t.test('a greeting, a goodbye, a name and hello-plus-question', async (t) => {
+  const leo = richById('lion')
+  t.equal(composeOfflineReply(leo, 'hello'), leo.knowledge!.en!.greeting)
+  t.equal(composeOfflineReply(leo, 'hola'), leo.knowledge!.es!.greeting)
+  t.equal(composeOfflineReply(leo, 'bye'), leo.knowledge!.en!.goodbye)
+  t.match(composeOfflineReply(leo, 'Hi Leo, what do you eat?'), /^(Hi there!|Hello, friend!|Hi!) I eat meat/)
+  t.match(composeOfflineReply(leo, "What's your name?"), /Leo.*a lion/)
+  t.match(composeOfflineReply({ ...lion, greeting: undefined }, 'hey'), /^Hello! I'm Leo, a lion\./)
+})
+
+t.test('intents beyond facts', async (t) => {
+  const leo = richById('lion')
+  t.match(composeOfflineReply(leo, 'Can I pet you?'), /wild animal|cuddle/)
+  t.match(composeOfflineReply(leo, 'can i feed you'), /feed me.*I eat meat|feed me/)
+  t.match(composeOfflineReply(leo, 'Are you a robot?'), /tablet/)
+  t.match(composeOfflineReply(leo, 'Why are you sad?'), /I'm not sad/)
+  t.match(composeOfflineReply(leo, 'do you like me'), /Of course I like you/)
+  t.match(composeOfflineReply(leo, 'Can I visit you?'), /visiting|zoo/)
+  const ideas = composeOfflineReply(leo, "I don't know what to ask")
+  t.equal((ideas.match(/“/g) ?? []).length, 3, `three suggestions: ${ideas}`)
+  for (const suggestion of ideas.match(/“([^”]+)”/g)!) {
+    t.ok(understandQuestion(suggestion.slice(1, -1), leo).answerable, `a suggestion it can answer: ${suggestion}`)
+  }
+  const two = composeOfflineReply(leo, 'What do you eat and where do you live?')
+  t.match(two, /meat/)
+  t.match(two, /Africa/, 'both questions answered')
+})
+
+t.test('honest when it does not know: kind, with a question it can answer', async (t) => {
+  const leo = richById('lion')
+  const reply = composeOfflineReply(leo, 'Can you help me with my math homework?')
+  t.match(reply, /don't know|not sure/)
+  const suggestion = /“([^”]+)”/.exec(reply)?.[1]
+  t.ok(suggestion && understandQuestion(suggestion, leo).answerable, `suggests a question it can answer: ${suggestion}`)
+  t.match(understandQuestion('Can you help me with my math homework?', leo), { answerable: false, intents: ['unknown'], topics: [] })
+})
+
+t.test('understandQuestion: language, intents, topics, answerable', async (t) => {
+  const leo = richById('lion')
+  t.match(understandQuestion('wat do u eet', leo), { language: 'en', intents: ['question'], topics: ['food'], answerable: true })
+  t.match(understandQuestion('¿Puedo acariciarte?'), { language: 'es', intents: ['pet'], topics: ['pet'], answerable: true })
+  t.match(understandQuestion('Erzähl mir einen Witz'), { language: 'de', intents: ['joke'] })
+  t.match(understandQuestion('Quelle est ta couleur préférée ?', leo), { language: 'fr', intents: ['favourite'], parts: [{ favourite: 'colour' }] })
+  t.match(understandQuestion('how fast are you and how big are you'), { intents: ['question', 'question'], topics: ['speed', 'size'] })
+  t.match(understandQuestion('tell me more'), { intents: ['follow_up'], answerable: true })
+  t.match(understandQuestion('What is your favourite colour?', lion), { answerable: false }, 'an older animal has no favourites')
+  t.match(understandQuestion('ok', undefined, { previousLanguage: 'de' }), { language: 'de' }, 'a word with no language keeps the conversation\'s')
+  const all = new Set<string>(TOPICS)
+  for (const question of ['What do you eat?', 'Can I feed you?', 'Tell me a joke', 'hello', 'Are you real?']) {
+    for (const topic of understandQuestion(question).topics) t.ok(all.has(topic), `${topic} is one of TOPICS`)
   }
 })
 
-t.test('hello gets the greeting; a hello with a question gets an answer', async (t) => {
-  t.equal(composeOfflineReply(lion, 'hello'), lion.greeting)
-  t.equal(composeOfflineReply(penguin, 'Hi!'), penguin.greeting)
-  t.match(composeOfflineReply(lion, 'Hi Leo, what do you eat?'), /^Hi there! I eat meat/)
-  t.match(composeOfflineReply({ ...lion, greeting: undefined }, 'hey'), /^Hello! I'm Leo the lion\./)
-  t.match(composeOfflineReply(lion, "What's your name?"), /^My name is Leo, and I'm a lion!/)
+/** Runs a session: each question with the earlier ones as context, like the engine does. */
+function session(animal: Animal, questions: string[]): string[] {
+  const messages: ChatMessage[] = []
+  return questions.map((question) => {
+    const reply = composeOfflineReply(animal, question, [...messages, { role: 'user', content: question }])
+    messages.push({ role: 'user', content: question }, { role: 'assistant', content: reply })
+    return reply
+  })
+}
+
+t.test('follows the conversation: why, tell me more, really; no fact twice in a session', async (t) => {
+  const leo = richById('lion')
+  const facts = leo.knowledge!.en!.facts!
+  const [, why] = session(leo, ['How fast can you run?', 'why?'])
+  t.match(why, /tires me out/, '"why?" gives the reason behind the last fact')
+  const [food, more, more2] = session(leo, ['What do you eat?', 'tell me more', 'what else?'])
+  const foodFacts = facts.filter((fact) => fact.topics.includes('food')).map((fact) => fact.text)
+  for (const reply of [food, more, more2]) t.ok(foodFacts.some((fact) => reply.includes(fact)), `stays on food: ${reply}`)
+  t.not(more, food)
+
+  const replies = session(leo, Array.from({ length: 25 }, (_, i) => (i % 3 === 0 ? 'tell me a fact' : i % 3 === 1 ? 'tell me more' : 'really?')))
+  const told = replies.flatMap((reply) => facts.filter((fact) => reply.includes(fact.text)).map((fact) => fact.text))
+  t.equal(new Set(told).size, told.length, 'no fact repeated while fresh ones remain')
+  t.ok(told.length >= 20, `${told.length} different facts in one session`)
+
+  const jokes = session(leo, ['tell me a joke', 'another one', 'another joke'])
+  t.equal(new Set(jokes.map((reply) => leo.knowledge!.en!.jokes!.find((joke) => reply.includes(joke)))).size, 3, 'three different jokes')
+  const yes = session(leo, ["I don't know what to ask", 'yes'])
+  t.notMatch(yes[1], /don't know/)
 })
 
-t.test('an unknown question: kindly not sure, then a fact', async (t) => {
-  const reply = composeOfflineReply(lion, 'Can you help me with my math homework?')
-  t.match(reply, /not sure/)
-  t.match(reply, /did you know that .+\?$/)
-  const lastWords = (fact: string) => fact.replace(/[.!]$/, '').split(' ').slice(-4).join(' ')
-  t.ok(lion.facts.some((fact) => reply.includes(lastWords(fact))), 'the fact is one of the lion\'s')
+t.test('deterministic per session and turn, varied across turns', async (t) => {
+  const leo = richById('lion')
+  const questions = ['What do you eat?', 'Do you sleep?', 'Tell me about your babies', 'How fast are you?', 'Where is your home?', 'How big are you?']
+  t.same(session(leo, questions), session(leo, questions), 'the same session gets the same replies')
+  t.equal(composeOfflineReply(leo, 'what do you EAT'), composeOfflineReply(leo, 'What do you eat?'), 'case and punctuation do not matter')
+  const openings = session(leo, Array.from({ length: 6 }, () => 'tell me something')).map((reply) => reply.split(/(?<=[!.?*])\s/)[0])
+  t.ok(new Set(openings).size >= 4, `consecutive turns sound different: ${openings.join(' | ')}`)
 })
 
 t.test('personal details are never repeated; unsafe topics are steered away', async (t) => {
@@ -80,17 +187,10 @@ t.test('personal details are never repeated; unsafe topics are steered away', as
   const unsafe = composeOfflineReply(lion, 'Where can I find a gun?')
   t.match(unsafe, /not something I talk about|talk about animals/)
   t.notMatch(unsafe, /gun/)
+  t.notMatch(composeOfflineReply(richById('lion'), 'Was ist die Farbe deiner Mähne?'), /talk about animals/, '"die" is German for "the"')
 
   t.match(composeOfflineReply(penguin, "I can't find my mum"), /grown-up you trust.*zookeeper/)
   t.match(composeOfflineReply(penguin, 'someone is hurting me'), /grown-up you trust/)
-})
-
-t.test('deterministic per question, varied across questions', async (t) => {
-  const questions = ['What do you eat?', 'Do you sleep?', 'Tell me about your babies', 'How fast are you?', 'Where is your home?', 'How big are you?']
-  for (const q of questions) t.equal(composeOfflineReply(lion, q), composeOfflineReply(lion, q), `same answer twice: ${q}`)
-  t.equal(composeOfflineReply(lion, 'what do you EAT'), composeOfflineReply(lion, 'What do you eat?'), 'case and punctuation do not matter')
-  const openers = new Set(questions.map((q) => composeOfflineReply(lion, q).split(/(?<=[!.?])\s/)[0]))
-  t.ok(openers.size >= 3, `different questions, different openers: ${[...openers].join(' | ')}`)
 })
 
 t.test('facts are rewritten lightly into the first person, or framed', async (t) => {
@@ -103,7 +203,6 @@ t.test('facts are rewritten lightly into the first person, or framed', async (t)
   t.equal(firstPerson('Gentoo penguins are fast.', penguin), 'We gentoo penguins are fast.')
   t.equal(firstPerson('I love fish.', penguin), 'I love fish.')
   t.equal(firstPerson('Baby lions are called cubs.', lion), undefined, 'not safe to rewrite')
-  t.match(composeOfflineReply(lion, 'what are lion babies called'), /(Here's something about me:|Here's a fun fact:|Guess what\?|Did you know\?) Baby lions are called cubs/)
 })
 
 t.test('streams a few words per delta, then an end with estimated usage', async (t) => {
@@ -161,7 +260,7 @@ t.test('summary: topics asked and facts given, no personal details', async (t) =
   const result = await new OfflineResponder().summarize(lion, turns, new AbortController().signal)
   t.equal(result.model, 'offline')
   t.equal(result.usage.estimated, true)
-  t.match(result.summary, /^The visitor asked Leo the lion 3 questions, about food, sounds.*mane/)
+  t.match(result.summary, /^The visitor asked Leo the lion 3 questions, about food, sounds and body\./)
   t.match(result.summary, /Leo shared: .*roar can be heard up to 8 kilometres/)
   t.notMatch(result.summary, /Samantha/, 'words outside the animal\'s vocabulary are never echoed')
   t.notMatch(result.summary, /volcano/, 'cancelled turns are left out')

@@ -12,12 +12,13 @@ const ask = (animalId: string, message: string, headers: Record<string, string> 
 
 const cases: Array<[animalId: string, question: string, answer: RegExp]> = [
   ['lion', 'What do you eat?', /I eat meat, mostly zebras/],
-  ['penguin', 'Can you fly?', /We penguins can't fly, but our flippers make us amazing swimmers/],
-  ['elephant', 'How big are you?', /biggest land animals on Earth/],
+  ['penguin', 'Can you fly?', /I can't fly, but my flippers make me an amazing swimmer/],
+  ['elephant', 'How big are you?', /biggest animals that live on land/],
   ['giraffe', 'How long is your tongue?', /My tongue is about 50 centimetres long/],
-  ['sea-otter', 'How do you sleep?', /hold paws while we sleep/],
+  ['sea-otter', 'How do you sleep?', /hold paws while we sleep|floating on my back|wrap myself in seaweed/],
   ['red-panda', 'Hello!', /I'm Ruby the red panda/],
-  ['giraffe', 'What is the capital of France?', /I'm not sure\. But did you know/],
+  ['lion', '¿Qué comes?', /Como carne/],
+  ['giraffe', 'What is the capital of France?', /(don't know|not sure).*(ask me|ask):/i],
 ]
 
 for (const [animalId, question, answer] of cases) {
@@ -26,9 +27,25 @@ for (const [animalId, question, answer] of cases) {
     t.equal(res.status, 200)
     const body: any = await res.json()
     t.match(body, { animalId, reply: answer, model: 'offline', usage: { estimated: true } })
-    t.equal((await json(ask(animalId, question))).reply, body.reply, 'the same question gets the same answer')
+    t.equal((await json(ask(animalId, question))).reply, body.reply, 'the first turn of a new session: the same question, the same answer')
   })
 }
+
+t.test('a session continues: "tell me more" gives a new fact on the same topic, "why?" the reason', async (t) => {
+  const first = await json(ask('lion', 'What do you eat?'))
+  const turn = (message: string) =>
+    json(fetch(`${url}/convo_turn`, {
+      method: 'POST',
+      headers: { ...auth('kiosk'), 'content-type': 'application/json' },
+      body: JSON.stringify({ animalId: 'lion', message, sessionId: first.sessionId }),
+    }))
+  const more = await turn('tell me more')
+  t.notSame(more.reply, first.reply)
+  t.match(more.reply, /hunting|30 kilograms|few days without eating/, 'still about food')
+  const fast = await turn('how fast can you run?')
+  t.match(fast.reply, /80 kilometres/)
+  t.match((await turn('why?')).reply, /tires me out/)
+})
 
 t.test('personal details are not repeated, and unsafe requests are steered back to animals', async (t) => {
   const personal = await json(ask('lion', 'My name is Sam and I live at 12 Oak Street'))

@@ -112,21 +112,23 @@ class Reply {
   }
 
   /**
-   * The best fresh fact for a question: on its topics (the first topic counts most, a fact that
-   * is mainly about it a little more), then with more of its words, then earlier in the list.
+   * The best fresh fact for a question: on its topics (the first topic counts most unless the
+   * question weighs them alike; a fact mainly about a topic a little more), with more of the
+   * question's words, then earlier in the list.
    * With topics, a fact must be on one of them; without, the question's words must meet it.
    */
-  bestFact(topics: readonly KnowledgeTopic[], keywords: readonly string[] = []): PreparedFact | undefined {
+  bestFact(topics: readonly KnowledgeTopic[], keywords: readonly string[] = [], firstCountsMore = true): PreparedFact | undefined {
     let winner: PreparedFact | undefined
     let top = 0
     for (const fact of this.fresh()) {
       let onTopic = 0
       topics.forEach((topic, i) => {
-        if (fact.topics.includes(topic)) onTopic += (i === 0 ? 10 : 6) + (fact.topics[0] === topic ? 2 : 0)
+        if (fact.topics.includes(topic)) onTopic += (i === 0 || !firstCountsMore ? 10 : 6) + (fact.topics[0] === topic ? 2 : 0)
       })
       if (topics.length > 0 && onTopic === 0) continue
+      // The question's own words ("tongue") say more than a second topic a fact happens to touch.
       let score = onTopic
-      for (const stem of keywords) if (fact.stems.has(stem)) score += 8
+      for (const stem of keywords) if (fact.stems.has(stem)) score += 12
       if (score > top) [winner, top] = [fact, score]
     }
     return winner
@@ -210,8 +212,8 @@ function safetyReply(question: string, language: Language, reply: Reply): string
 }
 
 /** A fresh fact on the topics, or, when they are all told, a kind "that's all" and something new. */
-function answerTopics(reply: Reply, topics: readonly KnowledgeTopic[], keywords: readonly string[], withWhy: boolean): string {
-  const fact = reply.bestFact(topics, keywords)
+function answerTopics(reply: Reply, topics: readonly KnowledgeTopic[], keywords: readonly string[], withWhy: boolean, firstCountsMore = true): string {
+  const fact = reply.bestFact(topics, keywords, firstCountsMore)
   if (fact) return reply.say(fact, withWhy)
   const { phrases, choose } = reply
   const other = reply.newTopicFact()
@@ -221,7 +223,7 @@ function answerTopics(reply: Reply, topics: readonly KnowledgeTopic[], keywords:
 
 function answerSuggested(reply: Reply, topic: SuggestionTopic): string {
   if (topic === 'joke') return reply.tellJoke()
-  if (topic === 'favourite') return answerFavourite(reply, { intent: 'favourite', topics: [], why: false, keywords: [], answerable: true })
+  if (topic === 'favourite') return answerFavourite(reply, { intent: 'favourite', topics: [], topicsRanked: true, why: false, keywords: [], answerable: true })
   if (topic === 'feelings') return reply.knowledge.feelings.happy ?? reply.phrases.feelings.happy
   return answerTopics(reply, [topic], [], false)
 }
@@ -257,7 +259,7 @@ function answerPart(reply: Reply, part: QuestionPart, asked: ReadonlySet<string>
   const { phrases, choose, knowledge, values } = reply
   switch (part.intent) {
     case 'question':
-      return answerTopics(reply, part.topics, part.keywords, part.why)
+      return answerTopics(reply, part.topics, part.keywords, part.why, part.topicsRanked)
     case 'follow_up':
       return answerFollowUp(reply, part)
     case 'fact': {

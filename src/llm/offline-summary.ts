@@ -1,41 +1,35 @@
-// Extractive summary for the offline responder: what the visitor asked about (topics and words
-// the animal knows) and which of the animal's facts the replies gave. Words the visitor typed are
-// only echoed when they are in the animal's own vocabulary, so names and addresses never leak.
+// Extractive summary for the offline responder: what the visitor asked about (the topic names
+// understandQuestion gives, so nothing the visitor typed is echoed) and which of the animal's
+// facts the replies gave, word for word.
+import { foldText } from '../core/text/normalize.ts'
 import type { Animal, Turn } from '../core/types.ts'
-import { keywords, stem, topicsOf, words } from './offline-text.ts'
+import { knowledgeFor } from './offline-knowledge.ts'
+import { messageLanguage, understandQuestion, type Topic } from './offline-understand.ts'
 
 const MAX_TOPICS = 5
 const MAX_FACTS = 2
-/** Share of a fact's words that must appear in the replies for it to count as "given". */
-const FACT_COVERAGE = 0.6
+/** Conversation glue is not something a visitor "asked about". */
+const NOT_A_SUBJECT = new Set<Topic>(['greeting', 'goodbye', 'thanks', 'follow_up', 'suggest'])
 
 function listed(items: string[]): string {
   return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`
 }
 
 function topicsAsked(animal: Animal, questions: string[]): string[] {
-  const vocabulary = new Set(animal.facts.flatMap(keywords))
-  const ignored = new Set(keywords(`${animal.name} ${animal.species}`))
-  const asked: string[] = []
+  const asked = new Set<string>()
   for (const question of questions) {
-    const stems = keywords(question).filter((s) => !ignored.has(s))
-    const topics = [...topicsOf(stems)]
-    const known = words(question).filter((word) => vocabulary.has(stem(word)) && !ignored.has(stem(word)))
-    // Known words already covered by a topic ("hungry" under food) would only repeat it.
-    const extra = known.filter((word) => topicsOf([stem(word)]).size === 0)
-    for (const label of [...topics, ...extra]) if (!asked.includes(label)) asked.push(label)
+    for (const topic of understandQuestion(question, animal).topics) if (!NOT_A_SUBJECT.has(topic)) asked.add(topic)
   }
-  return asked.slice(0, MAX_TOPICS)
+  return [...asked].slice(0, MAX_TOPICS)
 }
 
 function factsGiven(animal: Animal, replies: string[]): string[] {
-  const said = new Set(replies.flatMap(keywords))
-  return animal.facts
-    .filter((fact) => {
-      const stems = keywords(fact)
-      return stems.length > 0 && stems.filter((s) => said.has(s)).length / stems.length >= FACT_COVERAGE
-    })
+  const said = foldText(replies.join(' '))
+  const language = messageLanguage(replies.join(' '))
+  return knowledgeFor(animal, language)
+    .facts.filter((fact) => said.includes(fact.folded))
     .slice(0, MAX_FACTS)
+    .map((fact) => fact.text)
 }
 
 export function summarizeOffline(animal: Animal, turns: Turn[]): string {

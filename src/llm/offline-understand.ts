@@ -35,6 +35,8 @@ export interface QuestionPart {
   intent: Intent
   /** For `question`: the fact topics asked about, strongest first. */
   topics: KnowledgeTopic[]
+  /** The first topic weighs more than the others (false when they tie: "how long is your tongue"). */
+  topicsRanked: boolean
   favourite?: Favourite
   feeling?: Feeling
   followUp?: FollowUp
@@ -91,7 +93,7 @@ export function understandIn(text: string, language: Language, knowledge?: Knowl
   if (parts.length > 1) parts = parts.filter((part) => part.intent !== 'unknown' || part.keywords.length > 0)
   if (parts.length === 0) {
     const intent: Intent = has('goodbye') ? 'goodbye' : has('thanks') ? 'thanks' : 'greeting'
-    parts = [{ intent, topics: [], why: false, keywords: [], answerable: true }]
+    parts = [{ intent, topics: [], topicsRanked: true, why: false, keywords: [], answerable: true }]
   }
   parts = parts.slice(0, MAX_PARTS)
 
@@ -189,6 +191,7 @@ function readPart(words: string[], lexicon: Lexicon, knowledge?: Knowledge): Que
   const part: QuestionPart = {
     intent,
     topics: intent === 'question' ? topics : [],
+    topicsRanked: topics.length < 2 || topicWeights.get(topics[0])! > topicWeights.get(topics[1])!,
     why: (followUps.get('why') ?? 0) > 0,
     keywords,
     answerable: false,
