@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=ttft,idle,fanout,rest,client] [-- --profile] [-- --doc]`
+// `npm run bench [-- --quick] [-- --only=ttft,idle,fanout,rest,client,offline] [-- --profile] [-- --doc]`
 // Runs every scenario on this machine in one go, with the fake upstream, the bare relays,
 // dynalite and the gateway each in their own process, all on 127.0.0.1. Prints a markdown
 // report, writes it to bench/results/latest.md, and with --doc also into docs/performance.md
@@ -13,10 +13,13 @@ import { monotonicUs, topFunctions, type Window } from './profile-summary.ts'
 import { runClient } from './scenarios/client.ts'
 import { runFanout } from './scenarios/fanout.ts'
 import { runIdle } from './scenarios/idle.ts'
+import { runOffline } from './scenarios/offline.ts'
 import { restReport, runRest } from './scenarios/rest.ts'
 import { runTtft } from './scenarios/ttft.ts'
 
-const SCENARIOS = ['ttft', 'idle', 'fanout', 'rest', 'client'] as const
+const SCENARIOS = ['ttft', 'idle', 'fanout', 'rest', 'client', 'offline'] as const
+/** Scenarios that need no servers: run in this process. */
+const IN_PROCESS = new Set<string>(['offline'])
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -61,8 +64,9 @@ async function stop(server: Server): Promise<void> {
 const phase = (name: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${name}`)
 
 try {
-  const upstream = await script('bench/fake-upstream.ts')
-  const relays = await script('bench/relays.ts', { UPSTREAM_URL: upstream.url })
+  const needsServers = [...only].some((name) => !IN_PROCESS.has(name))
+  const upstream = needsServers ? await script('bench/fake-upstream.ts') : undefined!
+  const relays = needsServers ? await script('bench/relays.ts', { UPSTREAM_URL: upstream.url }) : undefined!
 
   if (only.has('ttft')) {
     phase('ttft')
@@ -123,6 +127,12 @@ try {
     phase('client')
     const { report } = await runClient({ upstreamUrl: upstream.url, calls: quick ? 1000 : 4000, concurrency: 20, rounds: quick ? 3 : 5, chunks: 10 })
     sections.push(`### 5. The upstream client\n\n${report}`)
+  }
+
+  if (only.has('offline')) {
+    phase('offline')
+    const { report } = await runOffline({ rounds: quick ? 3 : 10 })
+    sections.push(`### 6. The offline responder\n\n${report}`)
   }
 } finally {
   for (const server of servers.reverse()) await server.stop()
