@@ -1,5 +1,5 @@
 import t from 'tap'
-import { detectLanguage } from '../src/core/text/language.ts'
+import { detectLanguage, hintedLanguage } from '../src/core/text/language.ts'
 import { foldText, normalizeText } from '../src/core/text/normalize.ts'
 
 t.test('normalizeText undoes the usual disguises', async (t) => {
@@ -42,4 +42,19 @@ t.test('detectLanguage: the four languages, short messages, and a fallback', asy
   ]
   for (const [input, expected] of cases) t.equal(detectLanguage(input), expected, input)
   t.equal(detectLanguage('🦁🦁', 'de'), 'de', 'nothing to go on: the fallback')
+})
+
+t.test('a ! or | that ends a word is punctuation, inside a word a letter', async (t) => {
+  t.equal(normalizeText('Hello!').folded, 'hello')
+  t.equal(normalizeText('stupid!!').folded, 'stupid')
+  t.equal(normalizeText('k!ll').folded, 'kill')
+  t.equal(detectLanguage('Hello!'), 'en')
+})
+
+t.test('word pairs settle a tie between languages that share both words', async (t) => {
+  t.equal(detectLanguage('Tu es triste ?'), 'fr')
+  t.equal(detectLanguage('¿Cuál es tu color favorito?'), 'es')
+  t.equal(hintedLanguage('tu es'), 'fr')
+  t.equal(hintedLanguage('ok'), undefined, 'no hint: the caller decides')
+  t.equal(hintedLanguage('comes', new Map([['comes', ['es']]])), 'es', 'a caller\'s own hints count too')
 })
