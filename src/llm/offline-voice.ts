@@ -45,12 +45,8 @@ export function firstPerson(fact: string, animal: Animal): string | undefined {
   return undefined
 }
 
-/** Lower-cases the first letter so a fact can continue a sentence ("did you know that ..."). */
+/** Lower-cases the first letter so a text can continue a sentence ("I eat meat, ..."). */
 export function continuing(sentence: string): string {
   if (/^I\b/.test(sentence) || /^.[A-Z]/.test(sentence)) return sentence
   return sentence[0].toLowerCase() + sentence.slice(1)
-}
-
-export function withoutFinalStop(sentence: string): string {
-  return sentence.replace(/[.!?]+$/, '')
 }
