@@ -6,7 +6,7 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { AppError } from '../src/core/errors.ts'
+import { AppError, unauthorized } from '../src/core/errors.ts'
 import { ROLES, type Caller, type Role } from '../src/core/types.ts'
 import type { Config } from '../src/config.ts'
 import { resolveJwtSecret } from '../src/dev-secret.ts'
@@ -22,11 +22,13 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** onRequest hook: 401 unless a valid token is present; sets request.caller. */
     authenticate(request: FastifyRequest): Promise<void>
+    /** Verifies a token handed over outside a request's headers (the WebSocket `auth` frame). */
+    verifyToken(token: string): Promise<VerifiedToken>
   }
   interface FastifyRequest {
     caller: Caller
-    /** When the caller's token expires (ms since epoch, clock tolerance included); undefined without `exp`. */
-    tokenExpiresAt: number | undefined
+    /** The request's verified token: who, its `exp`, when it stops being accepted. */
+    token: VerifiedToken
   }
   interface FastifyContextConfig {
     /** Accept `?access_token=` on this route (SSE stream routes, WebSocket upgrade). */
@@ -34,7 +36,14 @@ declare module 'fastify' {
   }
 }
 
-const unauthorized = (message: string) => new AppError(401, 'unauthorized', message)
+/** Who a valid token speaks for, and until when. */
+export interface VerifiedToken {
+  caller: Caller
+  /** The `exp` claim (seconds since epoch). */
+  exp: number | undefined
+  /** When the token stops being accepted (ms since epoch, clock tolerance included); undefined without `exp`. */
+  expiresAt: number | undefined
+}
 
 export default fp(
   async (app) => {
@@ -64,7 +73,7 @@ export default fp(
     })
 
     app.decorateRequest('caller', null as unknown as Caller)
-    app.decorateRequest('tokenExpiresAt', undefined)
+    app.decorateRequest('token', null as unknown as VerifiedToken)
     /**
      * The verifier is called directly: a token in its cache (a client reusing its token) then
      * costs one lookup, where request.jwtVerify() decodes it again first. A token it rejects goes
@@ -83,14 +92,30 @@ export default fp(
       }
     }
 
+    /** The claims every accepted token must carry, checked the same way for every way a token arrives. */
+    const verifiedToken = (claims: Record<string, unknown>): VerifiedToken => {
+      if (typeof claims.sub !== 'string' || claims.sub === '') throw unauthorized('The token has no sub claim')
+      if (!ROLES.includes(claims.role as Role)) throw unauthorized(`The token's role must be one of ${ROLES.join(', ')}`)
+      const exp = typeof claims.exp === 'number' ? claims.exp : undefined
+      return { caller: { sub: claims.sub, role: claims.role as Role }, exp, expiresAt: exp === undefined ? undefined : exp * 1000 + toleranceMs }
+    }
+
     app.decorate('authenticate', async (request: FastifyRequest) => {
       const token = tokenOf(request)
       if (!token) throw unauthorized('A bearer token is required (Authorization: Bearer <JWT>)')
-      const claims = await verifiedClaims(request, token)
-      if (typeof claims.sub !== 'string' || claims.sub === '') throw unauthorized('The token has no sub claim')
-      if (!ROLES.includes(claims.role as Role)) throw unauthorized(`The token's role must be one of ${ROLES.join(', ')}`)
-      request.caller = { sub: claims.sub, role: claims.role as Role }
-      request.tokenExpiresAt = typeof claims.exp === 'number' ? claims.exp * 1000 + toleranceMs : undefined
+      request.token = verifiedToken(await verifiedClaims(request, token))
+      request.caller = request.token.caller
+    })
+
+    app.decorate('verifyToken', async (token: string) => {
+      let claims: Record<string, unknown>
+      try {
+        claims = app.jwt.verify(token)
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'FAST_JWT_EXPIRED') throw new AppError('token_expired', 'The token has expired: get a fresh one')
+        throw unauthorized(`The token was rejected: ${(err as Error).message}`)
+      }
+      return verifiedToken(claims)
     })
   },
   { name: 'auth', dependencies: ['config'] },

@@ -1,16 +1,19 @@
 import fp from 'fastify-plugin'
 import { AccessControl } from '../src/core/access.ts'
 import { ConversationEngine } from '../src/core/engine.ts'
+import { TurnService } from '../src/core/turns.ts'
 import { CLOSE_RESTARTING } from '../src/streaming/ws-session.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     engine: ConversationEngine
     access: AccessControl
+    /** The turn use cases every transport calls: start, follow, cancel. */
+    turns: TurnService
   }
 }
 
-/** The conversation engine and the access policy, wired to storage, the model and the hub. */
+/** The conversation engine, the access policy and the turn API, wired to storage, the model and the hub. */
 export default fp(
   async (app) => {
     const { config } = app
@@ -22,8 +25,10 @@ export default fp(
       contextMessages: config.llm.contextMessages,
       maxConcurrentTurnsPerUser: config.limits.concurrentTurnsPerUser,
     })
+    const access = new AccessControl(app.storage, engine)
     app.decorate('engine', engine)
-    app.decorate('access', new AccessControl(app.storage, engine))
+    app.decorate('access', access)
+    app.decorate('turns', new TurnService(engine, access))
     // Shutdown. preClose runs while the server still holds its connections but already answers
     // new requests (and WebSocket upgrades) with 503: running turns finish and are stored, their
     // streams end, then kiosk sockets are told to reconnect elsewhere (1012). Storage closes later.

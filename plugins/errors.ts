@@ -1,26 +1,21 @@
 import type { FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
-import { AppError } from '../src/core/errors.ts'
+import { AppError, badRequest, httpError, type ErrorCode } from '../src/core/errors.ts'
 
 /**
- * The one place errors become HTTP answers: `{ error, message }`. Client mistakes keep their 4xx
- * and a message naming the field; anything unexpected is logged and answers a plain 500.
+ * The one place errors become HTTP answers: `{ error, message, retryable }` (httpError, the same
+ * translation SSE and WebSocket use). Client mistakes keep their 4xx and a message naming the
+ * field; anything unexpected is logged and answers a plain 500.
  */
 export default fp(
   async (app) => {
     app.setErrorHandler((err: FastifyError, request, reply) => {
-      if (err instanceof AppError) {
-        if (err.statusCode >= 500) request.log.warn({ err }, err.message)
-        return reply.code(err.statusCode).send({ error: err.code, message: err.message, retryable: err.retryable })
+      const { status, body } = httpError(asAppError(err))
+      if (status >= 500) {
+        if (err instanceof AppError) request.log.warn({ err }, err.message)
+        else request.log.error({ err }, 'unhandled error')
       }
-      if (err.validation) {
-        return reply.code(400).send({ error: 'bad_request', message: describeValidationError(err) })
-      }
-      const status = err.statusCode ?? 500
-      // Fastify's own client errors (malformed JSON, body too large, ...) get our codes, not FST_ERR_*.
-      if (status < 500) return reply.code(status).send({ error: CLIENT_ERROR_CODES[status] ?? 'bad_request', message: err.message })
-      request.log.error({ err }, 'unhandled error')
-      return reply.code(500).send({ error: 'internal', message: 'Something went wrong on our side' })
+      return reply.code(status).send(body)
     })
     app.setNotFoundHandler((request, reply) => {
       reply.code(404).send({ error: 'not_found', message: `Route ${request.method} ${request.url.split('?')[0]} not found` })
@@ -29,7 +24,17 @@ export default fp(
   { name: 'errors' },
 )
 
-const CLIENT_ERROR_CODES: Record<number, string> = {
+/** Fastify's own errors in our terms; anything else that is not an AppError stays as it is (a 500). */
+function asAppError(err: FastifyError): unknown {
+  if (err instanceof AppError) return err
+  if (err.validation) return badRequest(describeValidationError(err))
+  const status = err.statusCode ?? 500
+  // Fastify's own client errors (malformed JSON, body too large, ...) get our codes, not FST_ERR_*.
+  if (status < 500) return new AppError(CLIENT_ERROR_CODES[status] ?? 'bad_request', err.message)
+  return err
+}
+
+const CLIENT_ERROR_CODES: Record<number, ErrorCode> = {
   400: 'bad_request',
   404: 'not_found',
   413: 'payload_too_large',

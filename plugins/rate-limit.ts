@@ -5,11 +5,10 @@
 // - per user (the token's sub), every turn (RATE_LIMIT_TURNS_PER_MINUTE): `app.admitTurn(request)`
 //   consumes one, for POST /convo_turn (a preHandler, after authentication) and for each
 //   WebSocket turn frame (with the upgrade request), so both transports share one budget.
-// With REDIS_URL the counters live in Redis, so every instance shares them.
+// With REDIS_URL the counters live in Redis (app.redis, plugins/redis.ts), so every instance shares them.
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
 import { AppError } from '../src/core/errors.ts'
 
 declare module 'fastify' {
@@ -24,7 +23,7 @@ declare module 'fastify' {
 export class RateLimitedError extends AppError {
   readonly retryAfterSeconds: number
   constructor(message: string, retryAfterSeconds: number) {
-    super(429, 'rate_limited', message, true)
+    super('rate_limited', message)
     this.name = 'RateLimitedError'
     this.retryAfterSeconds = retryAfterSeconds
   }
@@ -35,9 +34,8 @@ const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
 
 export default fp(
   async (app) => {
-    const { limits, redisUrl, redisKeyPrefix } = app.config
-    const redis = redisUrl ? await connectRedis(redisUrl, (err) => app.log.warn({ err }, 'redis (rate limits) connection error')) : undefined
-    if (redis) app.addHook('onClose', async () => { await redis.quit().catch(() => redis.disconnect()) })
+    const { limits, redisKeyPrefix } = app.config
+    const { redis } = app
 
     // The plugin's own options are the per-IP limit; it is added below as a root hook (rather than
     // per route) so it runs before every route's authentication hook and on 404s.
@@ -80,20 +78,5 @@ export default fp(
       }
     })
   },
-  { name: 'rate-limit', dependencies: ['config'] },
+  { name: 'rate-limit', dependencies: ['config', 'redis'] },
 )
-
-/** Connects at start-up, so a wrong REDIS_URL stops the app with a message naming it. */
-async function connectRedis(url: string, onError: (err: Error) => void): Promise<Redis> {
-  // No offline queue: while Redis is unreachable, commands fail at once (and skipOnError lets the
-  // request through) instead of queueing and stalling every request.
-  const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
-  redis.on('error', onError)
-  try {
-    await redis.connect()
-  } catch (err) {
-    redis.disconnect()
-    throw new Error(`REDIS_URL: cannot connect to Redis (${(err as Error).message})`)
-  }
-  return redis
-}

@@ -1,6 +1,7 @@
 import websocket from '@fastify/websocket'
 import fp from 'fastify-plugin'
-import { MemoryTurnHub, type TurnHub } from '../src/core/turn-hub.ts'
+import type { TurnHub } from '../src/core/ports.ts'
+import { MemoryTurnHub } from '../src/core/turn-hub.ts'
 import { Heartbeats } from '../src/streaming/heartbeats.ts'
 import { RedisTurnHub } from '../src/streaming/redis-hub.ts'
 
@@ -12,16 +13,16 @@ declare module 'fastify' {
 }
 
 /**
- * Streaming: the turn event logs (the hub: in memory, or in Redis Streams when REDIS_URL is set so
+ * Streaming: the turn event logs (the hub: in memory, or in Redis Streams on app.redis when REDIS_URL is set so
  * any instance can resume and cancel any turn), one heartbeat timer for every open stream and
  * socket, and WebSocket support for the /ws route.
  */
 export default fp(
   async (app) => {
     const { config } = app
-    const hub: TurnHub = config.redisUrl
+    const hub: TurnHub = app.redis
       ? await RedisTurnHub.connect({
-        url: config.redisUrl,
+        redis: app.redis,
         keyPrefix: config.redisKeyPrefix,
         bufferTtlMs: config.streaming.bufferTtlMs,
         // A turn has at most one message event per token, plus metadata, typing, complete, storage.
@@ -44,5 +45,5 @@ export default fp(
       },
     })
   },
-  { name: 'streaming', dependencies: ['config'] },
+  { name: 'streaming', dependencies: ['config', 'redis'] },
 )

@@ -13,6 +13,7 @@ import errorsPlugin from '../plugins/errors.ts'
 import llmPlugin from '../plugins/llm.ts'
 import metricsPlugin from '../plugins/metrics.ts'
 import rateLimitPlugin from '../plugins/rate-limit.ts'
+import redisPlugin from '../plugins/redis.ts'
 import storagePlugin from '../plugins/storage.ts'
 import streamingPlugin from '../plugins/streaming.ts'
 import animalRoutes from './routes/animals.ts'
@@ -45,6 +46,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
 
   await app.register(configPlugin, { config })
   await app.register(errorsPlugin)
+  await app.register(redisPlugin)
   await app.register(cors, { origin: true })
   // Before any route, so the per-IP limit covers them all (docs and metrics included).
   await app.register(rateLimitPlugin)
@@ -56,17 +58,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(authPlugin)
   await app.register(conversationPlugin)
 
+  // Public routes: probes here; docs and metrics are registered by their plugins above.
   await app.register(healthRoutes)
-  await app.register(animalRoutes)
-  await app.register(turnRoutes)
-  await app.register(historyRoutes)
-  await app.register(familyRoutes)
-  await app.register(summarizeRoutes)
-  await app.register(wsRoutes)
+  // Every other route needs a token: they live in one context whose onRequest hook authenticates,
+  // so a route file cannot forget it. (The root rate-limit hook still runs first.)
+  await app.register(async (authenticated) => {
+    authenticated.addHook('onRequest', authenticated.authenticate)
+    await authenticated.register(animalRoutes)
+    await authenticated.register(turnRoutes)
+    await authenticated.register(historyRoutes)
+    await authenticated.register(familyRoutes)
+    await authenticated.register(summarizeRoutes)
+    await authenticated.register(wsRoutes)
+  })
   return app
 }
-
-export { redactToken }
 
 /**
  * Fastify logs each request twice ('incoming request', then 'request completed'); this writes

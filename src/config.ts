@@ -56,51 +56,8 @@ const EnvSchema = Type.Object({
 
 export type Env = Static<typeof EnvSchema>
 
-export interface Config {
-  port: number
-  host: string
-  logLevel: Env['LOG_LEVEL']
-  dataDir: string
-  /** Behind a load balancer: take the client address from X-Forwarded-For (per-IP rate limit, logs). */
-  trustProxy: boolean
-  storage: {
-    mode: Env['STORAGE']
-    endpoint?: string
-    region?: string
-    tables: { conversations: string; sessions: string; animals: string; families: string }
-    retentionDays: number
-  }
-  llm: {
-    apiKey?: string
-    baseURL?: string
-    model: string
-    temperature: number
-    maxTokens: number
-    timeoutMs: number
-    maxRetries: number
-    fallback: Env['LLM_FALLBACK']
-    contextMessages: number
-  }
-  auth: { secret?: string; publicKey?: string; issuer?: string; audience?: string; clockToleranceSeconds: number }
-  redisUrl?: string
-  /** Prefix of every Redis key this app writes (instances sharing counters use the same one). */
-  redisKeyPrefix: string
-  limits: {
-    turnsPerMinute: number
-    ipPerMinute: number
-    concurrentTurnsPerUser: number
-    concurrentTurnsPerSocket: number
-    bodyLimitBytes: number
-    wsMaxPayloadBytes: number
-  }
-  streaming: {
-    heartbeatMs: number
-    shutdownGraceMs: number
-    bufferTtlMs: number
-    /** A consumer with more unsent bytes than this is disconnected (it can resume). */
-    maxBufferedBytes: number
-  }
-}
+/** The validated configuration: whatever loadConfig returns, so the two cannot drift apart. */
+export type Config = ReturnType<typeof loadConfig>
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -110,7 +67,7 @@ export class ConfigError extends Error {
 }
 
 /** Reads and validates the environment. Throws ConfigError with a message naming the variable. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env) {
   // Empty strings mean "not set" (as in `FOO= npm start`), not an invalid value.
   const data = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   let e: Env
@@ -135,6 +92,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
+    /** Behind a load balancer: take the client address from X-Forwarded-For (per-IP rate limit, logs). */
     trustProxy: e.TRUST_PROXY,
     storage: {
       mode: e.STORAGE,
@@ -164,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
     },
     redisUrl: e.REDIS_URL,
+    /** Prefix of every Redis key this app writes (instances sharing counters use the same one). */
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     limits: {
       turnsPerMinute: e.RATE_LIMIT_TURNS_PER_MINUTE,
@@ -177,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       heartbeatMs: e.HEARTBEAT_MS,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
       bufferTtlMs: e.STREAM_BUFFER_TTL_MS,
+      /** A consumer with more unsent bytes than this is disconnected (it can resume). */
       maxBufferedBytes: e.STREAM_MAX_BUFFERED_BYTES,
     },
   }

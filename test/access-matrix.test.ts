@@ -115,7 +115,7 @@ const ROWS: Row[] = [
   },
 ]
 
-const { url, wsUrl, auth } = await startApp(t)
+const { url, wsUrl, auth } = await startApp(t, { STORAGE: 'memory' })
 
 const call = (sub: string, request: { method: string; path: string; body?: unknown }) =>
   fetch(`${url}${request.path}`, {

@@ -2,7 +2,7 @@ import t from 'tap'
 import { startApp } from './helpers/app.ts'
 import { json } from './helpers/http.ts'
 
-const { url, auth } = await startApp(t)
+const { url, auth } = await startApp(t, { STORAGE: 'memory' })
 
 t.test('the default animals are seeded, with facts', async (t) => {
   const res = await fetch(`${url}/animals`, { headers: auth('alice') })

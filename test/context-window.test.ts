@@ -9,6 +9,7 @@ import { TestSocket } from './helpers/ws.ts'
 const fake = await startFakeOpenAI()
 t.teardown(() => fake.close())
 const { url, wsUrl, auth } = await startApp(t, {
+  STORAGE: 'memory',
   OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, OPENAI_MAX_RETRIES: '0', OPENAI_TIMEOUT_MS: '5000', LLM_FALLBACK: 'none',
 })
 

@@ -1,13 +1,16 @@
 // How the engine starts a turn in an existing session: the reads the prompt needs go to storage
 // together, so a turn waits for one storage round trip before the model is asked, not three.
 import t, { type Test } from 'tap'
+import { AccessControl } from '../src/core/access.ts'
 import { ConversationEngine } from '../src/core/engine.ts'
 import { AppError } from '../src/core/errors.ts'
 import { silentLog } from '../src/core/log.ts'
 import { MemoryTurnHub } from '../src/core/turn-hub.ts'
+import { TurnService } from '../src/core/turns.ts'
 import type { Animal, Caller } from '../src/core/types.ts'
 import { OfflineResponder } from '../src/llm/offline.ts'
 import { MemoryStorage } from '../src/storage/memory.ts'
+import { turnResult } from '../src/streaming/json.ts'
 import seed from '../src/seed/animals.json' with { type: 'json' }
 
 /** The memory store, with every read held back until release(): what is asked at once shows. */
@@ -52,25 +55,25 @@ async function setUp(t: Test) {
   const engine = new ConversationEngine({ storage, llm: new OfflineResponder(), hub, log: silentLog, contextMessages: 10, maxConcurrentTurnsPerUser: 5 })
   t.teardown(() => engine.drain(0).then(() => hub.close()))
   // A session with one finished turn in it.
-  const first = await engine.startTurn(caller, { animalId: 'lion', message: 'Hello Leo' })
-  await engine.result(first.turnId)
-  return { storage, engine, sessionId: first.sessionId }
+  const turns = new TurnService(engine, new AccessControl(storage, engine))
+  const first = await turns.start(caller, { animalId: 'lion', message: 'Hello Leo' })
+  await turnResult(first)
+  return { storage, engine, turns, sessionId: first.sessionId }
 }
 
 t.test('the animal, the session and its context are read at once', async (t) => {
-  const { storage, engine, sessionId } = await setUp(t)
+  const { storage, turns, sessionId } = await setUp(t)
   storage.held = true
-  const starting = engine.startTurn(caller, { animalId: 'lion', sessionId, message: 'What do you eat?' })
+  const starting = turns.start(caller, { animalId: 'lion', sessionId, message: 'What do you eat?' })
   await new Promise((resolve) => setImmediate(resolve))
   t.same(storage.pending.toSorted(), ['getAnimal', 'getSession', 'recentTurns'], 'all three asked before any answered')
   storage.release()
-  const { turnId } = await starting
-  const result = await engine.result(turnId)
+  const result = await turnResult(await starting)
   t.equal(result.sessionId, sessionId, 'the turn went on in the same session')
 })
 
 t.test('someone else\'s session is still not found; a session with another animal is still a 400', async (t) => {
   const { engine, sessionId } = await setUp(t)
-  await t.rejects(engine.startTurn({ sub: 'kid-2', role: 'user' }, { animalId: 'lion', sessionId, message: 'Hi' }), new AppError(404, 'not_found', `session '${sessionId}' not found`))
+  await t.rejects(engine.startTurn({ sub: 'kid-2', role: 'user' }, { animalId: 'lion', sessionId, message: 'Hi' }), new AppError('not_found', `session '${sessionId}' not found`))
   await t.rejects(engine.startTurn(caller, { animalId: 'penguin', sessionId, message: 'Hi' }), { name: 'AppError', message: /^animalId: / })
 })

@@ -19,7 +19,7 @@ const upstreamEnv = {
   OPENAI_MAX_RETRIES: '2',
   OPENAI_TIMEOUT_MS: '300',
 }
-const strict = await startApp(t, { ...upstreamEnv, LLM_FALLBACK: 'none' })
+const strict = await startApp(t, { ...upstreamEnv, STORAGE: 'memory', LLM_FALLBACK: 'none' })
 const { url, auth, wsUrl } = strict
 
 const turn = (body: object, headers: Record<string, string> = {}, base = url) =>
@@ -134,7 +134,7 @@ t.test('cancel over the WebSocket aborts the upstream request and stores the par
 })
 
 t.test('with LLM_FALLBACK=offline the offline responder answers when the upstream is down, and says so', async (t) => {
-  const lenient = await startApp(t, { ...upstreamEnv, LLM_FALLBACK: 'offline' })
+  const lenient = await startApp(t, { ...upstreamEnv, STORAGE: 'memory', LLM_FALLBACK: 'offline' })
   for (const status of [500, 429]) {
     fake.enqueue(...Array.from({ length: 3 }, () => ({ kind: 'status' as const, status })))
     let res!: Response

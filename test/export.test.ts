@@ -5,7 +5,7 @@ import { CSV_COLUMNS } from '../src/core/export-format.ts'
 import { startApp } from './helpers/app.ts'
 import { json } from './helpers/http.ts'
 
-const { url, auth } = await startApp(t, { RATE_LIMIT_TURNS_PER_MINUTE: '10000' })
+const { url, auth } = await startApp(t, { STORAGE: 'memory', RATE_LIMIT_TURNS_PER_MINUTE: '10000' })
 
 async function turn(body: Record<string, unknown>): Promise<{ sessionId: string; turnId: string; reply: string }> {
   const res = await fetch(`${url}/convo_turn`, { method: 'POST', headers: { ...auth('alice'), 'content-type': 'application/json' }, body: JSON.stringify(body) })

@@ -13,7 +13,7 @@ const sample = (text: string, series: string) => Number(text.split('\n').find((l
 
 t.test('replies by model and status: complete, failed, aborted, and the offline fallback', async (t) => {
   const env = { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, OPENAI_MODEL: 'gpt-test', OPENAI_MAX_RETRIES: '0', OPENAI_TIMEOUT_MS: '5000' }
-  const strict = await startApp(t, { ...env, LLM_FALLBACK: 'none' })
+  const strict = await startApp(t, { ...env, STORAGE: 'memory', LLM_FALLBACK: 'none' })
   const turn = (url: string, message: string) => fetch(`${url}/convo_turn`, {
     method: 'POST', headers: { ...strict.auth('alice'), 'content-type': 'application/json' }, body: JSON.stringify({ animalId: 'lion', message }),
   })
@@ -36,7 +36,7 @@ t.test('replies by model and status: complete, failed, aborted, and the offline 
   t.equal(sample(text, 'llm_replies_total{model="gpt-test",status="aborted"}'), 1)
   t.equal(sample(text, 'llm_first_token_seconds_count{model="gpt-test"}'), 2, 'the complete and the aborted reply had a first token')
 
-  const lenient = await startApp(t, { ...env, LLM_FALLBACK: 'offline' })
+  const lenient = await startApp(t, { ...env, STORAGE: 'memory', LLM_FALLBACK: 'offline' })
   fake.enqueue({ kind: 'status', status: 500 })
   t.equal((await turn(lenient.url, 'What do you eat?')).status, 200)
   const fallback = await scrape(lenient.url)

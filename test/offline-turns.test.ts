@@ -5,7 +5,7 @@ import { startApp } from './helpers/app.ts'
 import { json } from './helpers/http.ts'
 import { collectSse } from './helpers/sse.ts'
 
-const { url, auth } = await startApp(t)
+const { url, auth } = await startApp(t, { STORAGE: 'memory' })
 
 const ask = (animalId: string, message: string, headers: Record<string, string> = {}) =>
   fetch(`${url}/convo_turn`, { method: 'POST', headers: { ...auth('kiosk'), 'content-type': 'application/json', ...headers }, body: JSON.stringify({ animalId, message }) })

@@ -8,7 +8,7 @@ import { collectSse } from './helpers/sse.ts'
 
 const fake = await startFakeOpenAI()
 t.teardown(() => fake.close())
-const { url, auth } = await startApp(t, { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, OPENAI_MODEL: 'gpt-test' })
+const { url, auth } = await startApp(t, { STORAGE: 'memory', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, OPENAI_MODEL: 'gpt-test' })
 
 const turn = (body: object, headers: Record<string, string> = {}) =>
   fetch(`${url}/convo_turn`, { method: 'POST', headers: { ...auth('alice'), 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })

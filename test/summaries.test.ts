@@ -10,7 +10,7 @@ const fake = await startFakeOpenAI()
 t.teardown(() => fake.close())
 const upstreamEnv = { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, OPENAI_MODEL: 'gpt-test', OPENAI_MAX_RETRIES: '2', OPENAI_TIMEOUT_MS: '60000' }
 const strict = await startApp(t, { ...upstreamEnv, LLM_FALLBACK: 'none' })
-const offline = await startApp(t)
+const offline = await startApp(t, { STORAGE: 'memory' })
 
 const post = (app: TestApp, path: string, body: unknown, user = 'alice', role?: 'user' | 'parent' | 'zookeeper' | 'admin') =>
   fetch(`${app.url}${path}`, { method: 'POST', headers: { ...app.auth(user, role), 'content-type': 'application/json' }, body: JSON.stringify(body) })

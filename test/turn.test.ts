@@ -4,7 +4,7 @@ import { startApp } from './helpers/app.ts'
 import { json } from './helpers/http.ts'
 import { collectSse } from './helpers/sse.ts'
 
-const { url, auth } = await startApp(t)
+const { url, auth } = await startApp(t, { STORAGE: 'memory' })
 
 const post = (body: unknown, headers: Record<string, string> = auth('alice'), path = '/convo_turn') =>
   fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) })

@@ -4,7 +4,7 @@
 import { forbidden, notFound } from './errors.ts'
 import { mayCancel, mayReadUser } from './policy.ts'
 import type { StoragePort } from './ports.ts'
-import type { TurnInfo } from './turn-hub.ts'
+import type { TurnInfo } from './ports.ts'
 import type { Caller, Session } from './types.ts'
 
 export interface TurnLookup {

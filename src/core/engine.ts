@@ -4,14 +4,12 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { contextTurns } from './context.ts'
-import { AppError, badRequest, notFound } from './errors.ts'
-import type { TurnEvent } from './events.ts'
+import { AppError, badRequest, errorData, notFound, type ErrorData } from './errors.ts'
 import type { Log } from './log.ts'
-import type { LlmProvider, StoragePort } from './ports.ts'
+import type { EventListener, LlmProvider, StoragePort, Subscription, TurnHub, TurnInfo, TurnWriter } from './ports.ts'
 import { buildMessages } from './prompt.ts'
-import { completeData, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
-import type { EventListener, Subscription, TurnHub, TurnInfo, TurnWriter } from './turn-hub.ts'
-import type { Animal, Caller, Session, Turn, TurnStatus, Usage } from './types.ts'
+import { CANCELLED, completeData, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
+import type { Animal, Caller, Session, Turn, TurnStatus } from './types.ts'
 
 export const MAX_MESSAGE_LENGTH = 2000
 const MAX_UNSTORED = 10_000
@@ -28,18 +26,6 @@ export interface StartedTurn {
   sessionId: string
 }
 
-/** The JSON answer of a turn. */
-export interface TurnResult {
-  sessionId: string
-  turnId: string
-  animalId: string
-  reply: string
-  usage: Usage
-  latencyMs: number
-  model: string
-  createdAt: string
-}
-
 export interface EngineOptions {
   storage: StoragePort
   llm: LlmProvider
@@ -50,31 +36,33 @@ export interface EngineOptions {
   maxConcurrentTurnsPerUser: number
 }
 
+const SHUTTING_DOWN: ErrorData = { code: 'shutting_down', message: 'The server is restarting; please send the message again', retryable: true }
+
 /** Why a turn's abort controller fired: a client's cancel, or the server shutting down. */
 class ShutdownAbort extends Error {}
 
 export class ConversationEngine {
-  private readonly storage: StoragePort
-  private readonly llm: LlmProvider
-  private readonly hub: TurnHub
-  private readonly log: Log
-  private readonly contextMessages: number
-  private readonly maxPerUser: number
-  private readonly running = new Map<string, { done: Promise<void>; abort: AbortController }>()
-  private readonly runningPerUser = new Map<string, number>()
+  readonly #storage: StoragePort
+  readonly #llm: LlmProvider
+  readonly #hub: TurnHub
+  readonly #log: Log
+  readonly #contextMessages: number
+  readonly #maxPerUser: number
+  readonly #running = new Map<string, { done: Promise<void>; abort: AbortController }>()
+  readonly #runningPerUser = new Map<string, number>()
   /** startTurn calls in progress per (user, clientTurnId): duplicates on this instance wait for the first. */
-  private readonly starting = new Map<string, Promise<StartedTurn>>()
+  readonly #starting = new Map<string, Promise<StartedTurn>>()
   /** Turns with a clientTurnId that ended without being stored: a retry with that key runs afresh. */
-  private readonly unstored = new Set<string>()
-  private draining = false
+  readonly #unstored = new Set<string>()
+  #draining = false
 
   constructor(options: EngineOptions) {
-    this.storage = options.storage
-    this.llm = options.llm
-    this.hub = options.hub
-    this.log = options.log
-    this.contextMessages = options.contextMessages
-    this.maxPerUser = options.maxConcurrentTurnsPerUser
+    this.#storage = options.storage
+    this.#llm = options.llm
+    this.#hub = options.hub
+    this.#log = options.log
+    this.#contextMessages = options.contextMessages
+    this.#maxPerUser = options.maxConcurrentTurnsPerUser
   }
 
   /**
@@ -83,53 +71,53 @@ export class ConversationEngine {
    * A retried clientTurnId returns the turn it started the first time, and asks the model nothing.
    */
   async startTurn(caller: Caller, input: TurnInput): Promise<StartedTurn> {
-    if (!input.clientTurnId) return this.beginTurn(caller, input)
+    if (!input.clientTurnId) return this.#beginTurn(caller, input)
     const key = JSON.stringify([caller.sub, input.clientTurnId])
-    const started = this.starting.get(key) ?? this.beginTurn(caller, input).finally(() => this.starting.delete(key))
-    this.starting.set(key, started)
+    const started = this.#starting.get(key) ?? this.#beginTurn(caller, input).finally(() => this.#starting.delete(key))
+    this.#starting.set(key, started)
     return started
   }
 
-  private async beginTurn(caller: Caller, input: TurnInput): Promise<StartedTurn> {
+  async #beginTurn(caller: Caller, input: TurnInput): Promise<StartedTurn> {
     const startedAt = performance.now()
-    if (this.draining) throw new AppError(503, 'shutting_down', 'The server is restarting; please send the message again', true)
+    if (this.#draining) throw new AppError('shutting_down', SHUTTING_DOWN.message)
     const message = normalizeMessage(input.message)
     // Every read the prompt needs, at once: each is a storage round trip before the model is asked.
     // The context is read before the session's owner is checked, and dropped if the check fails.
     const [animal, session, history] = await Promise.all([
-      this.storage.getAnimal(input.animalId),
-      input.sessionId ? this.storage.getSession(input.sessionId) : undefined,
-      input.sessionId ? contextTurns(this.storage, input.sessionId, this.contextMessages) : [],
+      this.#storage.getAnimal(input.animalId),
+      input.sessionId ? this.#storage.getSession(input.sessionId) : undefined,
+      input.sessionId ? contextTurns(this.#storage, input.sessionId, this.#contextMessages) : [],
     ])
     if (!animal) throw notFound(`animal '${input.animalId}'`)
     const existing = input.sessionId ? ownSession(caller, input.sessionId, session, animal) : undefined
 
     const turnId = randomUUID()
     if (input.clientTurnId) {
-      const earlier = await this.claim(caller.sub, input.clientTurnId, turnId)
+      const earlier = await this.#claim(caller.sub, input.clientTurnId, turnId)
       if (earlier) return earlier
     }
-    if ((this.runningPerUser.get(caller.sub) ?? 0) >= this.maxPerUser) {
-      throw new AppError(429, 'too_many_turns', `At most ${this.maxPerUser} turns may run at once; wait for one to finish`, true)
+    if ((this.#runningPerUser.get(caller.sub) ?? 0) >= this.#maxPerUser) {
+      throw new AppError('too_many_turns', `At most ${this.#maxPerUser} turns may run at once; wait for one to finish`)
     }
 
     const createdAt = new Date().toISOString()
     const sessionId = existing?.sessionId ?? randomUUID()
-    const info: TurnInfo = { turnId, sessionId, userId: caller.sub, animalId: animal.animalId, animalName: animal.name, model: this.llm.model, createdAt }
+    const info: TurnInfo = { turnId, sessionId, userId: caller.sub, animalId: animal.animalId, animalName: animal.name, model: this.#llm.model, createdAt }
     const abort = new AbortController()
     // The log opens before any further await, so a concurrent retry of the same clientTurnId finds it.
-    const writer = this.hub.open(info, abort)
+    const writer = this.#hub.open(info, abort)
     try {
-      if (!existing) await this.storage.createSession(newSession(info))
+      if (!existing) await this.#storage.createSession(newSession(info))
       const turn: Turn = {
         turnId, sessionId, userId: caller.sub, animalId: animal.animalId, clientTurnId: input.clientTurnId,
-        userMessage: message, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.llm.model,
+        userMessage: message, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.#llm.model,
         usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
       }
-      this.track(caller.sub, turnId, abort, this.generate(writer, info, turn, animal, history, abort.signal, startedAt))
+      this.#track(caller.sub, turnId, abort, this.#generate(writer, info, turn, animal, history, abort.signal, startedAt))
     } catch (err) {
       writer.emit('error', errorData(err))
-      this.markUnstored(turnId, input.clientTurnId)
+      this.#markUnstored(turnId, input.clientTurnId)
       throw err
     }
     return { turnId, sessionId }
@@ -137,61 +125,26 @@ export class ConversationEngine {
 
   /** Who a turn belongs to, from the live log or from storage; undefined when unknown. */
   async describeTurn(turnId: string): Promise<TurnInfo | undefined> {
-    const live = await this.hub.info(turnId)
+    const live = await this.#hub.info(turnId)
     if (live) return live
-    const stored = await this.storage.getTurn(turnId)
-    return stored && storedTurnInfo(stored, await this.animalName(stored.animalId))
+    const stored = await this.#storage.getTurn(turnId)
+    return stored && storedTurnInfo(stored, await this.#animalName(stored.animalId))
   }
 
   /** Replays a turn's events after `afterSeq`, then follows it live. Undefined when unknown. */
   async attach(turnId: string, afterSeq: number, listener: EventListener): Promise<Subscription | undefined> {
-    const live = await this.hub.attach(turnId, afterSeq, listener)
+    const live = await this.#hub.attach(turnId, afterSeq, listener)
     if (live) return live
-    const stored = await this.storage.getTurn(turnId)
+    const stored = await this.#storage.getTurn(turnId)
     if (!stored) return undefined
-    for (const event of storedTurnEvents(stored, await this.animalName(stored.animalId))) {
+    for (const event of storedTurnEvents(stored, await this.#animalName(stored.animalId))) {
       if (event.seq > afterSeq) listener(event)
     }
     return { close() {}, done: true }
   }
 
-  /** Waits for a turn to end and gives its JSON answer, or throws the error that ended it. */
-  async result(turnId: string): Promise<TurnResult> {
-    let metadata: Record<string, unknown> = {}
-    let complete: Record<string, unknown> = {}
-    let subscription: Subscription | undefined
-    const ended = new Promise<TurnResult>((resolve, reject) => {
-      const listener = (event: TurnEvent) => {
-        if (event.type === 'metadata') metadata = { ...event.data }
-        else if (event.type === 'complete') complete = { ...event.data }
-        else if (event.type === 'error') reject(errorFromEvent(event.data))
-        else if (event.type === 'storage') {
-          resolve({
-            sessionId: metadata.sessionId as string,
-            turnId,
-            animalId: metadata.animalId as string,
-            reply: complete.reply as string,
-            usage: complete.usage as Usage,
-            latencyMs: complete.latencyMs as number,
-            model: (complete.model ?? metadata.model) as string,
-            createdAt: metadata.createdAt as string,
-          })
-        }
-      }
-      this.attach(turnId, -1, listener).then((sub) => {
-        subscription = sub
-        if (!sub) reject(new AppError(409, 'turn_unavailable', 'This turn could not be found; send the message again with a new clientTurnId', true))
-      }, reject)
-    })
-    try {
-      return await ended
-    } finally {
-      subscription?.close()
-    }
-  }
-
   async cancel(turnId: string): Promise<boolean> {
-    return this.hub.cancel(turnId)
+    return this.#hub.cancel(turnId)
   }
 
   /**
@@ -200,19 +153,19 @@ export class ConversationEngine {
    * New turns are refused from now on.
    */
   async drain(graceMs: number): Promise<void> {
-    this.draining = true
-    const all = () => Promise.allSettled([...this.running.values()].map((r) => r.done))
+    this.#draining = true
+    const all = () => Promise.allSettled([...this.#running.values()].map((r) => r.done))
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), graceMs) })
     const outcome = await Promise.race([all(), deadline])
     clearTimeout(timer)
     if (outcome === 'timeout') {
-      for (const { abort } of this.running.values()) abort.abort(new ShutdownAbort('server shutting down'))
+      for (const { abort } of this.#running.values()) abort.abort(new ShutdownAbort('server shutting down'))
       await all()
     }
   }
 
-  private async generate(
+  async #generate(
     writer: TurnWriter, info: TurnInfo, turn: Turn, animal: Animal, history: Turn[], signal: AbortSignal, startedAt: number,
   ): Promise<void> {
     writer.emit('metadata', metadataData(info))
@@ -220,8 +173,8 @@ export class ConversationEngine {
     let reply = ''
     let index = 0
     try {
-      const messages = buildMessages(animal, history, turn.userMessage, this.contextMessages)
-      for await (const chunk of this.llm.stream({ animal, messages, question: turn.userMessage, signal })) {
+      const messages = buildMessages(animal, history, turn.userMessage, this.#contextMessages)
+      for await (const chunk of this.#llm.stream({ animal, messages, question: turn.userMessage, signal })) {
         if (chunk.type === 'deltas') {
           if (index === 0) turn.firstTokenMs = Math.round(performance.now() - startedAt)
           for (const text of chunk.texts) {
@@ -234,7 +187,7 @@ export class ConversationEngine {
       }
       if (turn.status !== 'complete') throw new Error('the model stream ended without an end chunk')
     } catch (err) {
-      return this.endEarly(writer, turn, reply, startedAt, signal, err)
+      return this.#endEarly(writer, turn, reply, startedAt, signal, err)
     }
     turn.reply = reply
     turn.latencyMs = Math.round(performance.now() - startedAt)
@@ -242,17 +195,17 @@ export class ConversationEngine {
     writer.emit('complete', completeData(turn))
     turn.endSeq = writer.nextSeq
     try {
-      await this.storage.saveTurn(turn)
+      await this.#storage.saveTurn(turn)
       writer.emit('storage', storageData(turn))
     } catch (err) {
-      this.log.error({ err, turnId: turn.turnId }, 'reply generated but not stored')
-      this.markUnstored(turn.turnId, turn.clientTurnId)
+      this.#log.error({ err, turnId: turn.turnId }, 'reply generated but not stored')
+      this.#markUnstored(turn.turnId, turn.clientTurnId)
       writer.emit('error', { code: 'storage_failed', message: 'The reply could not be saved; please try again', retryable: true })
     }
   }
 
   /** Cancel, shutdown or failure: store what was said (so nothing is lost), then end the stream. */
-  private async endEarly(writer: TurnWriter, turn: Turn, reply: string, startedAt: number, signal: AbortSignal, err: unknown): Promise<void> {
+  async #endEarly(writer: TurnWriter, turn: Turn, reply: string, startedAt: number, signal: AbortSignal, err: unknown): Promise<void> {
     const shutdown = signal.aborted && signal.reason instanceof ShutdownAbort
     turn.status = signal.aborted && !shutdown ? 'cancelled' : 'failed'
     turn.reply = reply
@@ -260,32 +213,28 @@ export class ConversationEngine {
     turn.finishReason = turn.status
     writer.emit('typing', { state: 'stop' })
     turn.endSeq = writer.nextSeq
-    const ending = turn.status === 'cancelled'
-      ? { code: 'cancelled', message: 'The turn was cancelled', retryable: false }
-      : shutdown
-        ? { code: 'shutting_down', message: 'The server is restarting; please send the message again', retryable: true }
-        : errorData(err)
-    if (!signal.aborted) this.log.warn({ err, turnId: turn.turnId }, 'turn failed')
+    const ending: ErrorData = turn.status === 'cancelled' ? CANCELLED : shutdown ? SHUTTING_DOWN : errorData(err)
+    if (!signal.aborted) this.#log.warn({ err, turnId: turn.turnId }, 'turn failed')
     try {
-      await this.storage.saveTurn(turn)
+      await this.#storage.saveTurn(turn)
     } catch (storeErr) {
-      this.log.error({ err: storeErr, turnId: turn.turnId }, 'partial turn not stored')
-      this.markUnstored(turn.turnId, turn.clientTurnId)
+      this.#log.error({ err: storeErr, turnId: turn.turnId }, 'partial turn not stored')
+      this.#markUnstored(turn.turnId, turn.clientTurnId)
     }
     writer.emit('error', ending)
   }
 
-  private track(userId: string, turnId: string, abort: AbortController, generation: Promise<void>): void {
-    this.runningPerUser.set(userId, (this.runningPerUser.get(userId) ?? 0) + 1)
+  #track(userId: string, turnId: string, abort: AbortController, generation: Promise<void>): void {
+    this.#runningPerUser.set(userId, (this.#runningPerUser.get(userId) ?? 0) + 1)
     const done = generation
-      .catch((err) => this.log.error({ err, turnId }, 'turn generation crashed'))
+      .catch((err) => this.#log.error({ err, turnId }, 'turn generation crashed'))
       .finally(() => {
-        this.running.delete(turnId)
-        const left = (this.runningPerUser.get(userId) ?? 1) - 1
-        if (left > 0) this.runningPerUser.set(userId, left)
-        else this.runningPerUser.delete(userId)
+        this.#running.delete(turnId)
+        const left = (this.#runningPerUser.get(userId) ?? 1) - 1
+        if (left > 0) this.#runningPerUser.set(userId, left)
+        else this.#runningPerUser.delete(userId)
       })
-    this.running.set(turnId, { done, abort })
+    this.#running.set(turnId, { done, abort })
   }
 
   /**
@@ -294,37 +243,37 @@ export class ConversationEngine {
    * will never be stored (its storing failed, or it never started) hands the key over, so a
    * retry after storage_failed runs the turn again rather than replaying the failure forever.
    */
-  private async claim(userId: string, clientTurnId: string, turnId: string): Promise<StartedTurn | undefined> {
-    const claim = await this.storage.claimClientTurn(userId, clientTurnId, turnId)
+  async #claim(userId: string, clientTurnId: string, turnId: string): Promise<StartedTurn | undefined> {
+    const claim = await this.#storage.claimClientTurn(userId, clientTurnId, turnId)
     if (claim.claimed) return undefined
-    const earlier = await this.liveOrStored(claim.turnId)
+    const earlier = await this.#liveOrStored(claim.turnId)
     if (earlier) return earlier
-    const takeover = await this.storage.reclaimClientTurn(userId, clientTurnId, claim.turnId, turnId)
+    const takeover = await this.#storage.reclaimClientTurn(userId, clientTurnId, claim.turnId, turnId)
     if (takeover.claimed) {
-      this.unstored.delete(claim.turnId)
+      this.#unstored.delete(claim.turnId)
       return undefined
     }
     // Another instance took the key over a moment ago and has not opened its turn yet.
-    const winner = await this.liveOrStored(takeover.turnId)
-    if (!winner) throw new AppError(409, 'turn_unavailable', 'This clientTurnId is in use by a turn that is just starting; retry in a moment', true)
+    const winner = await this.#liveOrStored(takeover.turnId)
+    if (!winner) throw new AppError('turn_unavailable', 'This clientTurnId is in use by a turn that is just starting; retry in a moment')
     return winner
   }
 
-  private async liveOrStored(turnId: string): Promise<StartedTurn | undefined> {
-    if (this.unstored.has(turnId)) return undefined
+  async #liveOrStored(turnId: string): Promise<StartedTurn | undefined> {
+    if (this.#unstored.has(turnId)) return undefined
     const info = await this.describeTurn(turnId)
     return info && { turnId, sessionId: info.sessionId }
   }
 
-  private markUnstored(turnId: string, clientTurnId: string | undefined): void {
+  #markUnstored(turnId: string, clientTurnId: string | undefined): void {
     if (!clientTurnId) return
-    this.unstored.add(turnId)
+    this.#unstored.add(turnId)
     // Only keys never retried stay here; bound them (the oldest go first).
-    if (this.unstored.size > MAX_UNSTORED) this.unstored.delete(this.unstored.values().next().value!)
+    if (this.#unstored.size > MAX_UNSTORED) this.#unstored.delete(this.#unstored.values().next().value!)
   }
 
-  private async animalName(animalId: string): Promise<string> {
-    return (await this.storage.getAnimal(animalId))?.name ?? animalId
+  async #animalName(animalId: string): Promise<string> {
+    return (await this.#storage.getAnimal(animalId))?.name ?? animalId
   }
 }
 
@@ -353,25 +302,4 @@ function newSession(info: TurnInfo): Session {
     sessionId: info.sessionId, userId: info.userId, animalId: info.animalId, createdAt: info.createdAt,
     updatedAt: info.createdAt, messageCount: 0, totalTokens: 0, totalLatencyMs: 0,
   }
-}
-
-/** The `error` event for anything that went wrong; AppErrors keep their code. */
-function errorData(err: unknown): Record<string, unknown> {
-  if (err instanceof AppError) return { code: err.code, message: err.message, retryable: err.retryable }
-  return { code: 'internal', message: 'Something went wrong on our side', retryable: true }
-}
-
-const STATUS_BY_CODE: Record<string, number> = {
-  cancelled: 409,
-  upstream_failed: 502,
-  upstream_rate_limited: 503,
-  storage_failed: 503,
-  storage_unavailable: 503,
-  shutting_down: 503,
-}
-
-/** Turns a stream's `error` event back into the HTTP error a JSON caller gets. */
-function errorFromEvent(data: Readonly<Record<string, unknown>>): AppError {
-  const code = String(data.code)
-  return new AppError(STATUS_BY_CODE[code] ?? 500, code, String(data.message), Boolean(data.retryable))
 }

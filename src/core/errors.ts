@@ -1,30 +1,102 @@
-// Errors that carry their HTTP meaning. Thrown by the core and adapters; translated once,
-// by the app's error handler (HTTP) or by the event stream (`error` events).
+// Errors that carry their meaning. Thrown by the core and adapters; every transport turns them
+// into the same `{ code, message, retryable }` shape with errorData() (HTTP bodies, SSE and
+// WebSocket `error` events alike), and HTTP takes the status from the one table below.
+
+/**
+ * Every error code a client can see, with its HTTP status and whether sending again may help.
+ * The one list: the `error` event's `code`, the HTTP `error` field and the status all come from here.
+ */
+export const ERROR_CODES = {
+  bad_request: { status: 400, retryable: false },
+  unauthorized: { status: 401, retryable: false },
+  token_expired: { status: 401, retryable: false },
+  forbidden: { status: 403, retryable: false },
+  not_found: { status: 404, retryable: false },
+  /** A cancel for a turn that has already ended (or never ran here). */
+  not_running: { status: 409, retryable: false },
+  /** A turn that cannot be followed right now (its key is being taken over, its log is gone). */
+  turn_unavailable: { status: 409, retryable: true },
+  cancelled: { status: 409, retryable: false },
+  conflict: { status: 409, retryable: false },
+  payload_too_large: { status: 413, retryable: false },
+  unsupported_media_type: { status: 415, retryable: false },
+  rate_limited: { status: 429, retryable: true },
+  too_many_turns: { status: 429, retryable: true },
+  /** nginx's convention: the client went away before the answer was ready (nobody reads it). */
+  client_closed_request: { status: 499, retryable: true },
+  internal: { status: 500, retryable: true },
+  upstream_failed: { status: 502, retryable: true },
+  upstream_rate_limited: { status: 503, retryable: true },
+  storage_failed: { status: 503, retryable: true },
+  storage_unavailable: { status: 503, retryable: true },
+  shutting_down: { status: 503, retryable: true },
+  /** The instance producing the turn died; the partial reply is stored as failed. */
+  interrupted: { status: 503, retryable: true },
+} as const satisfies Record<string, { status: number; retryable: boolean }>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** The wire shape of an error: the `error` event's data; HTTP sends it as `{ error: code, message, retryable }`. */
+export interface ErrorData {
+  code: ErrorCode
+  message: string
+  retryable: boolean
+}
+
+export function httpStatus(code: ErrorCode): number {
+  return ERROR_CODES[code].status
+}
 
 export class AppError extends Error {
-  readonly statusCode: number
   /** Machine-readable code, also used as the `code` of `error` events. */
-  readonly code: string
+  readonly code: ErrorCode
   readonly retryable: boolean
 
-  constructor(statusCode: number, code: string, message: string, retryable = false) {
-    super(message)
+  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'AppError'
-    this.statusCode = statusCode
     this.code = code
-    this.retryable = retryable
+    this.retryable = options.retryable ?? ERROR_CODES[code].retryable
+  }
+
+  /** The HTTP status, from ERROR_CODES. */
+  get statusCode(): number {
+    return httpStatus(this.code)
+  }
+
+  /** The error an `error` event stands for (a JSON caller gets it thrown). */
+  static fromData(data: ErrorData): AppError {
+    return new AppError(data.code, data.message, { retryable: data.retryable })
   }
 }
 
-export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`)
-export const forbidden = (message = 'Your role may not do this') => new AppError(403, 'forbidden', message)
-export const badRequest = (message: string) => new AppError(400, 'bad_request', message)
+export const notFound = (what: string) => new AppError('not_found', `${what} not found`)
+export const forbidden = (message = 'Your role may not do this') => new AppError('forbidden', message)
+export const badRequest = (message: string) => new AppError('bad_request', message)
+export const unauthorized = (message: string) => new AppError('unauthorized', message)
+
+/** What a client is told when something unexpected failed: no internals. */
+export const INTERNAL_ERROR: ErrorData = { code: 'internal', message: 'Something went wrong on our side', retryable: true }
+
+/**
+ * The one translation of an error into its wire shape, for every transport. AppErrors keep
+ * their code and message; anything else is `internal` (the caller logs it, the client learns nothing).
+ */
+export function errorData(err: unknown): ErrorData {
+  if (err instanceof AppError) return { code: err.code, message: err.message, retryable: err.retryable }
+  return INTERNAL_ERROR
+}
+
+/** The HTTP form of errorData(): the status from ERROR_CODES and the body `{ error, message, retryable }`. */
+export function httpError(err: unknown): { status: number; body: { error: ErrorCode; message: string; retryable: boolean } } {
+  const { code, message, retryable } = errorData(err)
+  return { status: httpStatus(code), body: { error: code, message, retryable } }
+}
 
 export class StorageUnavailableError extends AppError {
   constructor(message = 'Storage is unavailable, please retry shortly', options?: { cause?: unknown }) {
-    super(503, 'storage_unavailable', message, true)
+    super('storage_unavailable', message, { cause: options?.cause })
     this.name = 'StorageUnavailableError'
-    if (options?.cause) this.cause = options.cause
   }
 }
 
@@ -32,9 +104,8 @@ export class StorageUnavailableError extends AppError {
 export class UpstreamError extends AppError {
   readonly rateLimited: boolean
   constructor(message: string, options: { rateLimited?: boolean; cause?: unknown } = {}) {
-    super(options.rateLimited ? 503 : 502, options.rateLimited ? 'upstream_rate_limited' : 'upstream_failed', message, true)
+    super(options.rateLimited ? 'upstream_rate_limited' : 'upstream_failed', message, { cause: options.cause })
     this.name = 'UpstreamError'
     this.rateLimited = options.rateLimited ?? false
-    if (options.cause) this.cause = options.cause
   }
 }

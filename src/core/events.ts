@@ -1,59 +1,48 @@
-// The event protocol: one turn is a stream of events with ids `<turnId>:<seq>`.
-// Each event is serialised at most once per wire form, here, when a transport first asks for
-// it; every listener and both transports reuse the same strings. A JSON (REST) answer needs
-// neither form, an SSE or WebSocket stream only its own.
+// The event protocol: one turn is a stream of typed events with ids `<turnId>:<seq>`.
+// An event is plain data; the wire forms (SSE, WebSocket, JSON, ...) are built by the encoders in
+// src/streaming/, each caching its own serialisation per event, so every listener of a format
+// reuses one string.
+import type { ErrorData } from './errors.ts'
+import type { Usage } from './types.ts'
 
-export const EVENT_TYPES = ['metadata', 'typing', 'message', 'complete', 'storage', 'error'] as const
-export type EventType = (typeof EVENT_TYPES)[number]
+/** The `data` of each event type: the one list of event types and their payloads. */
+export interface EventPayloads {
+  /** First event of every turn. */
+  metadata: { sessionId: string; turnId: string; animalId: string; animalName: string; model: string; createdAt: string }
+  /** Around generation. */
+  typing: { state: 'start' | 'stop' }
+  /** One text chunk as the model produces it. */
+  message: { delta: string; index: number }
+  /** Generation ended. `model` is the model that actually answered (the fallback may differ from metadata's). */
+  complete: { reply: string; usage: Usage; latencyMs: number; finishReason: string; model: string }
+  /** The turn is durably saved: the last event of a successful turn. */
+  storage: { stored: true; sessionId: string; turnId: string }
+  /** Released text was blocked after the fact: the client replaces the turn's text with `reply`. */
+  replace: { reply: string; reason: string }
+  /** Anything failed: the last event of the turn. */
+  error: ErrorData
+}
 
-export interface TurnEvent {
-  readonly type: EventType
+export type EventType = keyof EventPayloads
+
+/** Every event type, in the order a turn emits them (replace and error may come at any point). */
+export const EVENT_TYPES = ['metadata', 'typing', 'message', 'complete', 'storage', 'replace', 'error'] as const satisfies readonly EventType[]
+
+interface EventOf<K extends EventType> {
+  readonly type: K
   /** `<turnId>:<seq>` */
   readonly id: string
   readonly seq: number
   readonly turnId: string
-  /** Never changed once the event is created: the wire forms are serialised from it later. */
-  readonly data: Readonly<Record<string, unknown>>
-  /** The whole SSE frame (`id:`, `event:`, `data:` and the blank line). */
-  readonly sse: string
-  /** The WebSocket text frame `{ type, id, turnId, data }`. */
-  readonly ws: string
+  /** Never changed once the event is created: encoders serialise it later and cache the result. */
+  readonly data: Readonly<EventPayloads[K]>
 }
 
-export function createEvent(turnId: string, seq: number, type: EventType, data: Record<string, unknown>): TurnEvent {
-  return new LazyEvent(turnId, seq, type, data)
-}
+/** One event of a turn: a discriminated union on `type`, so `data` is typed by a switch on it. */
+export type TurnEvent = { [K in EventType]: EventOf<K> }[EventType]
 
-/** A TurnEvent whose wire forms (and the JSON of its data they share) are built on first use. */
-class LazyEvent implements TurnEvent {
-  readonly type: EventType
-  readonly id: string
-  readonly seq: number
-  readonly turnId: string
-  readonly data: Readonly<Record<string, unknown>>
-  #json: string | undefined
-  #sse: string | undefined
-  #ws: string | undefined
-
-  constructor(turnId: string, seq: number, type: EventType, data: Record<string, unknown>) {
-    this.type = type
-    this.id = `${turnId}:${seq}`
-    this.seq = seq
-    this.turnId = turnId
-    this.data = data
-  }
-
-  get sse(): string {
-    return this.#sse ??= `id: ${this.id}\nevent: ${this.type}\ndata: ${this.#dataJson()}\n\n`
-  }
-
-  get ws(): string {
-    return this.#ws ??= `{"type":"${this.type}","id":"${this.id}","turnId":${JSON.stringify(this.turnId)},"data":${this.#dataJson()}}`
-  }
-
-  #dataJson(): string {
-    return this.#json ??= JSON.stringify(this.data)
-  }
+export function createEvent<K extends EventType>(turnId: string, seq: number, type: K, data: EventPayloads[K]): TurnEvent {
+  return { type, id: `${turnId}:${seq}`, seq, turnId, data } as EventOf<K> as TurnEvent
 }
 
 /** `storage` and `error` end a turn's stream. */

@@ -1,5 +1,6 @@
 // The ports the conversation engine needs. Adapters (src/storage, src/llm, src/streaming)
 // implement them; plugins pick the adapter from config and decorate Fastify with it.
+import type { EventPayloads, EventType, TurnEvent } from './events.ts'
 import type { Animal, ChatMessage, Page, Session, Turn, Usage } from './types.ts'
 
 export interface PageQuery {
@@ -90,4 +91,50 @@ export interface LlmProvider {
   /** Streams `deltas`, then exactly one `end`. Throws UpstreamError on failure; honours signal. */
   stream(request: LlmRequest): AsyncIterable<LlmChunk>
   summarize(animal: Animal, turns: Turn[], signal: AbortSignal): Promise<SummaryResult>
+}
+
+/** What every attach and access check needs to know about a turn. */
+export interface TurnInfo {
+  turnId: string
+  sessionId: string
+  userId: string
+  animalId: string
+  animalName: string
+  model: string
+  createdAt: string
+}
+
+export type EventListener = (event: TurnEvent) => void
+
+export interface Subscription {
+  /** Stops delivery to this listener; the turn goes on. */
+  close(): void
+  /** True when the turn had already ended and attach delivered all that was left: nothing more will come. */
+  readonly done: boolean
+}
+
+/** The engine's pen on one turn's log: each event is written once, with the next seq. */
+export interface TurnWriter {
+  emit<K extends EventType>(type: K, data: EventPayloads[K]): TurnEvent
+  /** Sequence number the next event will get. */
+  readonly nextSeq: number
+}
+
+/**
+ * The turn event logs (the hub): in memory (src/core/turn-hub.ts) or mirrored to Redis Streams
+ * (src/streaming/redis-hub.ts); test/hub-contract.test.ts holds both to this contract.
+ */
+export interface TurnHub {
+  /** Starts the log of a new turn; cancel() aborts `abort`. */
+  open(info: TurnInfo, abort: AbortController): TurnWriter
+  /** The turn's info while its log is buffered, undefined otherwise. */
+  info(turnId: string): Promise<TurnInfo | undefined>
+  /**
+   * Replays events with seq > afterSeq, then live ones, each exactly once and in order.
+   * Undefined when the turn is not buffered.
+   */
+  attach(turnId: string, afterSeq: number, listener: EventListener): Promise<Subscription | undefined>
+  /** Aborts a running turn. False when it is not running (unknown or already ended). */
+  cancel(turnId: string): Promise<boolean>
+  close(): Promise<void>
 }

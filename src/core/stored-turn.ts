@@ -1,7 +1,9 @@
 // A finished turn whose live buffer has expired is replayed from storage: its opening and
 // its ending, with the same ids the live stream used, so a resuming client sees no duplicates.
-import { createEvent, type TurnEvent } from './events.ts'
-import type { TurnInfo } from './turn-hub.ts'
+// The payload builders here are shared with the engine, so live and replayed events match.
+import type { ErrorData } from './errors.ts'
+import { createEvent, type EventPayloads, type TurnEvent } from './events.ts'
+import type { TurnInfo } from './ports.ts'
 import type { Turn } from './types.ts'
 
 export function storedTurnInfo(turn: Turn, animalName: string): TurnInfo {
@@ -30,7 +32,7 @@ export function storedTurnEvents(turn: Turn, animalName: string): TurnEvent[] {
   return events
 }
 
-export function metadataData(info: TurnInfo): Record<string, unknown> {
+export function metadataData(info: TurnInfo): EventPayloads['metadata'] {
   return {
     sessionId: info.sessionId,
     turnId: info.turnId,
@@ -41,16 +43,18 @@ export function metadataData(info: TurnInfo): Record<string, unknown> {
   }
 }
 
-export function completeData(turn: Turn): Record<string, unknown> {
+export function completeData(turn: Turn): EventPayloads['complete'] {
   return { reply: turn.reply, usage: turn.usage, latencyMs: turn.latencyMs, finishReason: turn.finishReason ?? 'stop', model: turn.model }
 }
 
-export function storageData(turn: Turn): Record<string, unknown> {
+export function storageData(turn: Turn): EventPayloads['storage'] {
   return { stored: true, sessionId: turn.sessionId, turnId: turn.turnId }
 }
 
-function endedWithoutReply(turn: Turn): Record<string, unknown> {
+export const CANCELLED: ErrorData = { code: 'cancelled', message: 'The turn was cancelled', retryable: false }
+
+function endedWithoutReply(turn: Turn): ErrorData {
   return turn.status === 'cancelled'
-    ? { code: 'cancelled', message: 'The turn was cancelled', retryable: false }
+    ? CANCELLED
     : { code: 'upstream_failed', message: 'The turn failed before it was complete', retryable: true }
 }

@@ -36,7 +36,7 @@ export async function summarizeSession(storage: StoragePort, llm: LlmProvider, s
   }
   const result = await llm.summarize(animal, turns, signal).catch((err: unknown) => {
     // Nobody is waiting for the answer: a quiet 499 rather than an "unhandled error" in the logs.
-    if (signal.aborted) throw new AppError(499, 'client_closed_request', 'The client went away before the summary was ready')
+    if (signal.aborted) throw new AppError('client_closed_request', 'The client went away before the summary was ready')
     throw err
   })
   await storage.saveSummary(session.sessionId, result.summary, turns.length)

@@ -7,8 +7,6 @@ import type { Caller } from '../core/types.ts'
 import { getFamilySchema, linkChildSchema, unlinkChildSchema } from '../../schemas/family.ts'
 
 const familyRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.addHook('onRequest', app.authenticate)
-
   const family = async (parentId: string) => ({ parentId, children: await app.storage.listChildren(parentId) })
   const requireManager = (caller: Caller) => {
     if (!mayDo(caller, 'manage_families')) throw forbidden('Only admins may link or unlink children')

@@ -6,8 +6,6 @@ import { mayDo, mayReadUser } from '../core/policy.ts'
 import { deleteHistorySchema, exportSchema, historySchema } from '../../schemas/history.ts'
 
 const historyRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.addHook('onRequest', app.authenticate)
-
   app.get('/convo_history', { schema: historySchema }, async (request) => {
     const { sessionId, userId, animalId, limit = 20, cursor } = request.query
     const { caller } = request

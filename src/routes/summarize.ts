@@ -4,8 +4,6 @@ import { summarizeSession } from '../core/summaries.ts'
 import { summarySchema } from '../../schemas/summary.ts'
 
 const summarizeRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.addHook('onRequest', app.authenticate)
-
   // A summary asks the model too, so it spends from the same per-user budget as a turn.
   app.post('/summarize_convo', { schema: summarySchema, preHandler: app.turnRateLimit }, async (request, reply) => {
     const session = await app.access.readableSession(request.caller, request.body.sessionId)

@@ -1,18 +1,16 @@
-// POST /convo_turn and the stream routes: translate HTTP to the engine, nothing more.
+// POST /convo_turn and the stream routes: translate HTTP to the turn API (app.turns), nothing more.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, badRequest } from '../core/errors.ts'
-import { seqAfter } from '../core/events.ts'
+import type { TurnStream } from '../core/turns.ts'
 import { errorResponses } from '../../schemas/common.ts'
 import { StreamQuery, TurnParams, cancelTurnSchema, turnSchema } from '../../schemas/turn.ts'
-import { streamSse, type Attach } from '../streaming/sse.ts'
+import { turnResult } from '../streaming/json.ts'
+import { streamSse } from '../streaming/sse.ts'
 
 const turnRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.addHook('onRequest', app.authenticate)
-
-  const sse = (request: FastifyRequest, reply: FastifyReply, attach: Attach) => {
+  const sse = (request: FastifyRequest, reply: FastifyReply, stream: TurnStream) => {
     reply.hijack()
-    return streamSse(reply.raw, attach, {
+    return streamSse(reply.raw, stream, {
       heartbeats: app.heartbeats,
       retryMs: 1000,
       maxBufferedBytes: app.config.streaming.maxBufferedBytes,
@@ -22,9 +20,9 @@ const turnRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/convo_turn', { schema: turnSchema, preHandler: app.turnRateLimit }, async (request, reply) => {
     const wantsStream = request.query.stream === true || (request.headers.accept ?? '').includes('text/event-stream')
-    const { turnId } = await app.engine.startTurn(request.caller, request.body)
-    if (wantsStream) return sse(request, reply, (listener) => app.engine.attach(turnId, -1, listener))
-    return app.engine.result(turnId)
+    const stream = await app.turns.start(request.caller, request.body)
+    if (wantsStream) return sse(request, reply, stream)
+    return turnResult(stream)
   })
 
   app.get('/convo_turn/:turnId/stream', {
@@ -37,22 +35,13 @@ const turnRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: errorResponses,
     },
   }, async (request, reply) => {
-    const { turnId } = request.params
-    await app.access.turn(request.caller, turnId, 'read')
     const lastEventId = (request.headers['last-event-id'] as string | undefined) ?? request.query.lastEventId
-    let afterSeq: number
-    try {
-      afterSeq = seqAfter(turnId, lastEventId)
-    } catch (err) {
-      throw badRequest(`Last-Event-ID: ${(err as Error).message}`)
-    }
-    return sse(request, reply, (listener) => app.engine.attach(turnId, afterSeq, listener))
+    return sse(request, reply, await app.turns.follow(request.caller, request.params.turnId, lastEventId))
   })
 
   app.delete('/convo_turn/:turnId', { schema: cancelTurnSchema }, async (request, reply) => {
     const { turnId } = request.params
-    await app.access.turn(request.caller, turnId, 'cancel')
-    if (!(await app.engine.cancel(turnId))) throw new AppError(409, 'not_running', `turn '${turnId}' is not running`)
+    await app.turns.cancel(request.caller, turnId)
     // Accepted: the turn (perhaps on another instance) ends with an `error` event, code cancelled.
     return reply.code(202).send({ turnId, cancelled: true })
   })

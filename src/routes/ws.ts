@@ -5,20 +5,18 @@ import { serveSocket } from '../streaming/ws-session.ts'
 /**
  * GET /ws: the kiosk WebSocket. The token is checked at the upgrade (401, no socket). Each turn
  * frame spends from the caller's per-user turn budget, shared with POST /convo_turn. When the
- * token expires the socket takes no new frames and closes with 4401 once its turns have finished.
+ * token expires the socket takes no new frames and closes with 4401 once its turns have finished;
+ * an `auth` frame with a fresh token (same sub) keeps it going.
  */
 const wsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.addHook('onRequest', app.authenticate)
-
   app.get('/ws', { websocket: true, config: { queryToken: true }, schema: { hide: true } }, (socket, request) => {
     // An upgraded request never reaches onResponse: its access-log line is written here.
     request.log.info({ method: request.method, url: redactToken(request.url), statusCode: 101 }, 'websocket opened')
     serveSocket(socket, {
-      engine: app.engine,
-      authorize: async (caller, turnId, action) => { await app.access.turn(caller, turnId, action) },
+      turns: app.turns,
       admitTurn: () => app.admitTurn(request),
-      caller: request.caller,
-      expiresAt: request.tokenExpiresAt,
+      verifyToken: app.verifyToken,
+      token: request.token,
       log: request.log,
       heartbeats: app.heartbeats,
       maxTurnsPerSocket: app.config.limits.concurrentTurnsPerSocket,

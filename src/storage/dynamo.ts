@@ -114,7 +114,7 @@ export class DynamoStorage implements StoragePort {
 
   async createSession(session: Session): Promise<void> {
     const created = await this.#putIfAbsent(this.#tables.sessions, sessionItem(session, this.#ttl()), 'sessionId')
-    if (!created) throw new AppError(409, 'conflict', `session '${session.sessionId}' already exists`)
+    if (!created) throw new AppError('conflict', `session '${session.sessionId}' already exists`)
   }
 
   async getSession(sessionId: string): Promise<Session | undefined> {

@@ -60,7 +60,7 @@ export class MemoryStorage implements StoragePort {
   }
 
   async createSession(session: Session): Promise<void> {
-    if (this.#sessions.has(session.sessionId)) throw new AppError(409, 'conflict', `session '${session.sessionId}' already exists`)
+    if (this.#sessions.has(session.sessionId)) throw new AppError('conflict', `session '${session.sessionId}' already exists`)
     this.#sessions.set(session.sessionId, copy(session))
   }
 

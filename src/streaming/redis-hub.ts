@@ -8,13 +8,21 @@
 //   turn:<turnId>:info   hash: `info` (TurnInfo JSON), `state` (running | ended)
 //   cancel               pub/sub channel carrying turnIds to abort
 // Both keys expire bufferTtlMs after the turn ends (an hour after it started if its instance dies).
-import { Redis } from 'ioredis'
-import { createEvent, isFinalEvent, type EventType, type TurnEvent } from '../core/events.ts'
+//
+// Connections: the app's shared one (plugins/redis.ts: fail-fast commands) for reads, cancels and
+// publishing; three duplicates: a writer whose commands queue while Redis reconnects (so a blip
+// does not leave holes in a turn's stream), the cancel subscriber, and the blocking stream reader.
+import type { Redis } from 'ioredis'
+import { isFinalEvent, type EventPayloads, type EventType, type TurnEvent } from '../core/events.ts'
 import type { Log } from '../core/log.ts'
-import { MemoryTurnHub, type EventListener, type Subscription, type TurnHub, type TurnInfo, type TurnWriter } from '../core/turn-hub.ts'
+import type { EventListener, Subscription, TurnHub, TurnInfo, TurnWriter } from '../core/ports.ts'
+import { deliver, MemoryTurnHub } from '../core/turn-hub.ts'
+import { duplicateConnection } from '../redis.ts'
+import { eventFromWsFrame, wsFrame } from './encoders.ts'
 
 export interface RedisTurnHubOptions {
-  url: string
+  /** The app's connected Redis client (app.redis). */
+  redis: Redis
   keyPrefix: string
   /** How long a finished turn stays resumable. */
   bufferTtlMs: number
@@ -27,106 +35,112 @@ export interface RedisTurnHubOptions {
 const ORPHAN_TTL_MS = 60 * 60 * 1000
 
 export class RedisTurnHub implements TurnHub {
-  private readonly local: MemoryTurnHub
-  private readonly redis: Redis
-  private readonly subscriber: Redis
-  private readonly follower: StreamFollower
-  private readonly options: RedisTurnHubOptions
-  private readonly cancelChannel: string
+  readonly #local: MemoryTurnHub
+  readonly #redis: Redis
+  readonly #writer: Redis
+  readonly #subscriber: Redis
+  readonly #follower: StreamFollower
+  readonly #options: RedisTurnHubOptions
+  readonly #cancelChannel: string
 
-  private constructor(options: RedisTurnHubOptions) {
-    this.options = options
-    this.local = new MemoryTurnHub({ bufferTtlMs: options.bufferTtlMs })
-    this.redis = new Redis(options.url)
-    this.subscriber = this.redis.duplicate()
-    this.follower = new StreamFollower(this.redis, options.log)
-    this.cancelChannel = `${options.keyPrefix}cancel`
-    // ioredis reconnects by itself; say so in the log instead of on stderr.
-    for (const connection of [this.redis, this.subscriber, this.follower.reader]) {
-      connection.on('error', (err: Error) => options.log.warn({ err }, 'redis connection error'))
-    }
+  private constructor(options: RedisTurnHubOptions, connections: { writer: Redis; subscriber: Redis; reader: Redis }) {
+    this.#options = options
+    this.#local = new MemoryTurnHub({ bufferTtlMs: options.bufferTtlMs })
+    this.#redis = options.redis
+    this.#writer = connections.writer
+    this.#subscriber = connections.subscriber
+    this.#follower = new StreamFollower(this.#redis, connections.reader, options.log)
+    this.#cancelChannel = `${options.keyPrefix}cancel`
   }
 
-  /** Connects and subscribes to cancels, so a cancel sent anywhere reaches this instance's turns. */
+  /** Opens its connections and subscribes to cancels, so a cancel sent anywhere reaches this instance's turns. */
   static async connect(options: RedisTurnHubOptions): Promise<RedisTurnHub> {
-    const hub = new RedisTurnHub(options)
-    hub.subscriber.on('message', (_channel: string, turnId: string) => void hub.local.cancel(turnId))
-    await hub.subscriber.subscribe(hub.cancelChannel)
+    const { redis, log } = options
+    const [writer, subscriber, reader] = await Promise.all([
+      // Mirror writes queue while Redis reconnects: a short blip delays a turn's stream, it leaves no hole.
+      duplicateConnection(redis, log, { enableOfflineQueue: true, maxRetriesPerRequest: 20 }),
+      duplicateConnection(redis, log),
+      duplicateConnection(redis, log),
+    ])
+    const hub = new RedisTurnHub(options, { writer, subscriber, reader })
+    subscriber.on('message', (_channel: string, turnId: string) => void hub.#local.cancel(turnId))
+    await subscriber.subscribe(hub.#cancelChannel)
     return hub
   }
 
   open(info: TurnInfo, abort: AbortController): TurnWriter {
-    const writer = this.local.open(info, abort)
-    const infoKey = this.infoKey(info.turnId)
-    this.write(this.redis.multi().hset(infoKey, 'info', JSON.stringify(info), 'state', 'running').pexpire(infoKey, ORPHAN_TTL_MS), info.turnId)
+    const writer = this.#local.open(info, abort)
+    const infoKey = this.#infoKey(info.turnId)
+    this.#write(this.#writer.multi().hset(infoKey, 'info', JSON.stringify(info), 'state', 'running').pexpire(infoKey, ORPHAN_TTL_MS), info.turnId)
     return {
       get nextSeq() {
         return writer.nextSeq
       },
-      emit: (type: EventType, data: Record<string, unknown>) => {
+      emit: <K extends EventType>(type: K, data: EventPayloads[K]) => {
         const event = writer.emit(type, data)
-        this.mirror(event)
+        this.#mirror(event)
         return event
       },
     }
   }
 
   async info(turnId: string): Promise<TurnInfo | undefined> {
-    const local = await this.local.info(turnId)
+    const local = await this.#local.info(turnId)
     if (local) return local
-    const json = await this.redis.hget(this.infoKey(turnId), 'info')
+    const json = await this.#redis.hget(this.#infoKey(turnId), 'info')
     return json ? (JSON.parse(json) as TurnInfo) : undefined
   }
 
   async attach(turnId: string, afterSeq: number, listener: EventListener): Promise<Subscription | undefined> {
-    const local = await this.local.attach(turnId, afterSeq, listener)
+    const local = await this.#local.attach(turnId, afterSeq, listener)
     if (local) return local
-    const state = await this.redis.hget(this.infoKey(turnId), 'state')
+    const state = await this.#redis.hget(this.#infoKey(turnId), 'state')
     if (!state) return undefined
     // An ended turn with nothing after afterSeq: no reader needs to wait for it.
-    if (state === 'ended' && (await this.redis.xlen(this.streamKey(turnId))) <= afterSeq + 1) return { close() {}, done: true }
-    return this.follower.follow(this.streamKey(turnId), turnId, afterSeq, listener)
+    if (state === 'ended' && (await this.#redis.xlen(this.#streamKey(turnId))) <= afterSeq + 1) return { close() {}, done: true }
+    return this.#follower.follow(this.#streamKey(turnId), turnId, afterSeq, listener)
   }
 
   async cancel(turnId: string): Promise<boolean> {
-    if (await this.local.cancel(turnId)) return true
-    if (await this.local.info(turnId)) return false // ours, and already ended
-    if ((await this.redis.hget(this.infoKey(turnId), 'state')) !== 'running') return false
+    if (await this.#local.cancel(turnId)) return true
+    if (await this.#local.info(turnId)) return false // ours, and already ended
+    if ((await this.#redis.hget(this.#infoKey(turnId), 'state')) !== 'running') return false
     // The instance running it aborts it; the turn's stream then ends with `error` cancelled.
-    await this.redis.publish(this.cancelChannel, turnId)
+    await this.#redis.publish(this.#cancelChannel, turnId)
     return true
   }
 
+  /** Closes the hub's own connections; the shared one belongs to the app. */
   async close(): Promise<void> {
-    await this.local.close()
-    this.follower.close()
-    await Promise.allSettled([this.subscriber.quit(), this.redis.quit()])
+    await this.#local.close()
+    this.#follower.close()
+    await Promise.allSettled([this.#subscriber.quit(), this.#writer.quit()])
   }
 
-  /** Appends an event to the turn's stream; the final one starts the expiry of both keys. */
-  private mirror(event: TurnEvent): void {
-    const streamKey = this.streamKey(event.turnId)
-    const tx = this.redis.multi().xadd(streamKey, 'MAXLEN', this.options.maxEventsPerTurn, `${event.seq + 1}-0`, 'ws', event.ws)
+  /** Appends an event (its WebSocket frame) to the turn's stream; the final one starts the expiry of both keys. */
+  #mirror(event: TurnEvent): void {
+    const streamKey = this.#streamKey(event.turnId)
+    const tx = this.#writer.multi().xadd(streamKey, 'MAXLEN', this.#options.maxEventsPerTurn, `${event.seq + 1}-0`, 'ws', wsFrame(event))
     if (isFinalEvent(event)) {
-      const infoKey = this.infoKey(event.turnId)
-      tx.hset(infoKey, 'state', 'ended').pexpire(infoKey, this.options.bufferTtlMs).pexpire(streamKey, this.options.bufferTtlMs)
+      const infoKey = this.#infoKey(event.turnId)
+      tx.hset(infoKey, 'state', 'ended').pexpire(infoKey, this.#options.bufferTtlMs).pexpire(streamKey, this.#options.bufferTtlMs)
     } else if (event.seq === 0) {
       tx.pexpire(streamKey, ORPHAN_TTL_MS)
     }
-    this.write(tx, event.turnId)
+    this.#write(tx, event.turnId)
   }
 
   /** Redis trouble must not break the turn: local listeners still get every event. */
-  private write(tx: ReturnType<Redis['multi']>, turnId: string): void {
-    tx.exec().catch((err: unknown) => this.options.log.error({ err, turnId }, 'turn event not mirrored to redis'))
+  #write(tx: ReturnType<Redis['multi']>, turnId: string): void {
+    tx.exec().catch((err: unknown) => this.#options.log.error({ err, turnId }, 'turn event not mirrored to redis'))
   }
 
-  private streamKey(turnId: string): string {
-    return `${this.options.keyPrefix}turn:${turnId}`
+  #streamKey(turnId: string): string {
+    return `${this.#options.keyPrefix}turn:${turnId}`
   }
 
-  private infoKey(turnId: string): string {
-    return `${this.options.keyPrefix}turn:${turnId}:info`
+  #infoKey(turnId: string): string {
+    return `${this.#options.keyPrefix}turn:${turnId}:info`
   }
 }
 
@@ -144,81 +158,74 @@ interface Cursor {
  * the oldest position a listener needs. A new listener interrupts the wait (CLIENT UNBLOCK).
  */
 class StreamFollower {
-  readonly reader: Redis
-  private readonly control: Redis
-  private readonly log: Log
-  private readonly cursors = new Set<Cursor>()
-  private readerId: number | undefined
-  private reading = false
-  private blocked = false
-  private closed = false
+  readonly #reader: Redis
+  readonly #control: Redis
+  readonly #log: Log
+  readonly #cursors = new Set<Cursor>()
+  #readerId: number | undefined
+  #reading = false
+  #blocked = false
+  #closed = false
 
-  constructor(control: Redis, log: Log) {
-    this.control = control
-    this.reader = control.duplicate({ lazyConnect: true })
-    this.reader.on('close', () => { this.readerId = undefined })
-    this.log = log
+  constructor(control: Redis, reader: Redis, log: Log) {
+    this.#control = control
+    this.#reader = reader
+    this.#reader.on('close', () => { this.#readerId = undefined })
+    this.#log = log
   }
 
   follow(key: string, turnId: string, afterSeq: number, listener: EventListener): Subscription {
     const cursor: Cursor = { key, turnId, lastSeq: afterSeq, listener }
-    this.cursors.add(cursor)
-    if (!this.reading) void this.loop()
-    else if (this.blocked && this.readerId !== undefined) {
-      this.control.client('UNBLOCK', this.readerId).catch(() => {}) // worst case it waits one block
+    this.#cursors.add(cursor)
+    if (!this.#reading) void this.#loop()
+    else if (this.#blocked && this.#readerId !== undefined) {
+      this.#control.client('UNBLOCK', this.#readerId).catch(() => {}) // worst case it waits one block
     }
-    return { close: () => this.cursors.delete(cursor), done: false }
+    return { close: () => this.#cursors.delete(cursor), done: false }
   }
 
   close(): void {
-    this.closed = true
-    this.cursors.clear()
-    this.reader.disconnect()
+    this.#closed = true
+    this.#cursors.clear()
+    this.#reader.disconnect()
   }
 
-  private async loop(): Promise<void> {
-    this.reading = true
-    while (!this.closed && this.cursors.size > 0) {
+  async #loop(): Promise<void> {
+    this.#reading = true
+    while (!this.#closed && this.#cursors.size > 0) {
       const from = new Map<string, number>()
-      for (const { key, lastSeq } of this.cursors) from.set(key, Math.min(from.get(key) ?? Infinity, lastSeq))
+      for (const { key, lastSeq } of this.#cursors) from.set(key, Math.min(from.get(key) ?? Infinity, lastSeq))
       let reply: unknown
       try {
-        this.readerId ??= (await this.reader.client('ID')) as number
-        this.blocked = true
+        this.#readerId ??= (await this.#reader.client('ID')) as number
+        this.#blocked = true
         const ids = [...from.values()].map((seq) => `${seq + 1}-0`)
-        reply = await this.reader.xread('COUNT', 500, 'BLOCK', 1000, 'STREAMS', ...from.keys(), ...ids)
+        reply = await this.#reader.xread('COUNT', 500, 'BLOCK', 1000, 'STREAMS', ...from.keys(), ...ids)
       } catch (err) {
-        if (this.closed) break
-        this.log.warn({ err }, 'reading turn streams from redis failed; retrying')
+        if (this.#closed) break
+        this.#log.warn({ err }, 'reading turn streams from redis failed; retrying')
         await new Promise((resolve) => setTimeout(resolve, 1000))
         continue
       } finally {
-        this.blocked = false
+        this.#blocked = false
       }
       for (const [key, entries] of (reply as Array<[string, Array<[string, string[]]>]> | null) ?? []) {
-        for (const [id, fields] of entries) this.deliver(key, Number.parseInt(id, 10) - 1, fields[1])
+        for (const [id, fields] of entries) this.#deliver(key, Number.parseInt(id, 10) - 1, fields[1])
       }
     }
-    this.reading = false
+    this.#reading = false
   }
 
-  private deliver(key: string, seq: number, ws: string): void {
+  #deliver(key: string, seq: number, ws: string): void {
     let event: TurnEvent | undefined
-    for (const cursor of this.cursors) {
+    for (const cursor of this.#cursors) {
       // Only the next event in order: a cursor added while this batch was read from further on
       // gets its own earlier events on the next read.
       if (cursor.key !== key || cursor.lastSeq !== seq - 1) continue
-      if (!event) {
-        const frame = JSON.parse(ws) as { type: EventType; data: Record<string, unknown> }
-        event = createEvent(cursor.turnId, seq, frame.type, frame.data)
-      }
+      event ??= eventFromWsFrame(cursor.turnId, seq, ws)
       cursor.lastSeq = seq
-      try {
-        cursor.listener(event)
-      } catch {
-        // the transport that owns the listener notices its own failure and detaches
-      }
-      if (isFinalEvent(event)) this.cursors.delete(cursor)
+      deliver(cursor.listener, event)
+      if (isFinalEvent(event)) this.#cursors.delete(cursor)
     }
   }
 }

@@ -1,8 +1,12 @@
-// The SSE encoder: writes a turn's pre-serialised events to an HTTP response. No protocol logic:
-// ids, order and replay come from the core. A disconnect only detaches; the turn goes on.
+// The SSE transport: writes a turn's events, in their cached SSE form (encoders.ts), to an HTTP
+// response. No protocol logic: ids, order and replay come from the core. A disconnect only
+// detaches; the turn goes on.
 import type { ServerResponse } from 'node:http'
+import { httpError } from '../core/errors.ts'
 import { isFinalEvent, type TurnEvent } from '../core/events.ts'
-import type { EventListener, Subscription } from '../core/turn-hub.ts'
+import type { Subscription } from '../core/ports.ts'
+import type { TurnStream } from '../core/turns.ts'
+import { sseFrame } from './encoders.ts'
 import type { Heartbeats } from './heartbeats.ts'
 
 export interface SseOptions {
@@ -16,9 +20,8 @@ export interface SseOptions {
   headers?: Record<string, string | string[] | number | undefined>
 }
 
-export type Attach = (listener: EventListener) => Promise<Subscription | undefined>
-
-export async function streamSse(res: ServerResponse, attach: Attach, options: SseOptions): Promise<void> {
+/** Streams `stream` to `res`. A turn gone before its first event is answered with its JSON error (errorData). */
+export async function streamSse(res: ServerResponse, stream: TurnStream, options: SseOptions): Promise<void> {
   let subscription: Subscription | undefined
   let open = true
   let stopHeartbeat: (() => void) | undefined
@@ -52,18 +55,23 @@ export async function streamSse(res: ServerResponse, attach: Attach, options: Ss
   const send = (event: TurnEvent) => {
     if (!open) return
     start()
-    if (!res.write(event.sse) && res.writableLength > backlog + options.maxBufferedBytes) {
+    if (!res.write(sseFrame(event)) && res.writableLength > backlog + options.maxBufferedBytes) {
       res.destroy() // too far behind: drop it rather than buffer without bound; it can resume
       return
     }
     if (isFinalEvent(event)) finish()
   }
-  subscription = await attach(send)
+  try {
+    subscription = await stream.attach(send)
+  } catch (err) {
+    if (res.headersSent) throw err
+    const { status, body } = httpError(err)
+    res.writeHead(status, { ...options.headers, 'content-type': 'application/json; charset=utf-8' })
+    res.end(JSON.stringify(body))
+    return
+  }
   backlog = res.writableLength
-  if (!subscription) {
-    res.writeHead(404, { ...options.headers, 'content-type': 'application/json; charset=utf-8' })
-    res.end('{"error":"not_found","message":"turn not found"}')
-  } else if (!res.headersSent && subscription.done) {
+  if (!res.headersSent && subscription.done) {
     res.writeHead(204, options.headers).end()
   } else if (open) {
     start()

@@ -1,26 +1,35 @@
-// The WebSocket encoder: one kiosk socket, many turns. It translates client frames into engine
-// calls and sends each turn's pre-serialised events, tagged with their turnId. A bad frame gets an
-// `error` event; the socket stays open. Closing the socket detaches from turns, it cancels nothing.
+// The WebSocket transport: one kiosk socket, many turns. It translates client frames into calls
+// of the turn API (src/core/turns.ts) and sends each turn's events in their cached WebSocket form
+// (encoders.ts), tagged with their turnId. A bad frame gets an `error` event; the socket stays
+// open. Closing the socket detaches from turns, it cancels nothing.
 import type { WebSocket } from 'ws'
-import { AppError, notFound } from '../core/errors.ts'
-import { isFinalEvent, seqAfter, type TurnEvent } from '../core/events.ts'
+import { AppError, errorData, unauthorized } from '../core/errors.ts'
+import { isFinalEvent, type TurnEvent } from '../core/events.ts'
 import type { Log } from '../core/log.ts'
-import type { Subscription } from '../core/turn-hub.ts'
+import type { Subscription } from '../core/ports.ts'
+import type { TurnService, TurnStream } from '../core/turns.ts'
 import type { Caller } from '../core/types.ts'
-import type { ConversationEngine } from '../core/engine.ts'
+import { wsErrorFrame, wsFrame } from './encoders.ts'
 import type { Heartbeats } from './heartbeats.ts'
 import { parseClientFrame, type ClientFrame } from './ws-frames.ts'
 
+/** A verified token: who it is for, its `exp` claim (s) and when it stops being accepted (ms, tolerance included). */
+export interface SocketToken {
+  caller: Caller
+  exp?: number
+  expiresAt?: number
+}
+
 export interface WsSessionOptions {
-  engine: ConversationEngine
-  /** The access policy's answer to "may this caller read / cancel this turn?" (404 when not). */
-  authorize(caller: Caller, turnId: string, action: 'read' | 'cancel'): Promise<void>
+  turns: TurnService
   /** Called before each turn (the per-user rate limit); throws an AppError to refuse. */
   admitTurn(caller: Caller): Promise<void>
-  caller: Caller
-  /** When the caller's token expires (ms since epoch): then new frames are refused with
-   * `token_expired` and the socket closes with 4401 once its running turns have finished. */
-  expiresAt?: number
+  /** Verifies the token of an `auth` frame; throws an AppError (unauthorized, token_expired) to refuse it. */
+  verifyToken(token: string): Promise<SocketToken>
+  /** The upgrade's token. When it expires, new frames are refused with `token_expired` and the
+   * socket closes with 4401 once its running turns have finished, unless an `auth` frame brought
+   * a fresh token (same sub) before. */
+  token: SocketToken
   log: Log
   /** Pings the peer; a peer that did not answer the previous ping is terminated. */
   heartbeats: Heartbeats
@@ -40,7 +49,8 @@ export const CLOSE_TOKEN_EXPIRED = 4401
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 export function serveSocket(socket: WebSocket, options: WsSessionOptions): void {
-  const { engine, caller } = options
+  const { turns } = options
+  let { caller } = options.token
   const attached = new Map<string, Subscription>()
   let alive = true
   let expired = false
@@ -52,20 +62,29 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
     closeIfExpiredAndIdle()
   }
   let expiryTimer: NodeJS.Timeout | undefined
-  const armExpiry = (expiresAt: number) => {
+  const armExpiry = (expiresAt: number | undefined) => {
+    clearTimeout(expiryTimer)
+    if (expiresAt === undefined) return
     const delay = expiresAt - Date.now()
     expiryTimer = delay > MAX_TIMER_MS ? setTimeout(() => armExpiry(expiresAt), MAX_TIMER_MS) : setTimeout(expire, Math.max(0, delay))
   }
-  if (options.expiresAt !== undefined) armExpiry(options.expiresAt)
+  armExpiry(options.token.expiresAt)
 
   const sendError = (turnId: string | null, err: unknown) => {
-    const data = err instanceof AppError
-      ? { code: err.code, message: err.message, retryable: err.retryable }
-      : err instanceof RangeError
-        ? { code: 'bad_request', message: err.message, retryable: false }
-        : { code: 'internal', message: 'Something went wrong on our side', retryable: true }
-    if (!(err instanceof AppError || err instanceof RangeError)) options.log.error({ err, turnId }, 'websocket frame failed')
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'error', id: null, turnId, data }))
+    if (!(err instanceof AppError)) options.log.error({ err, turnId }, 'websocket frame failed')
+    if (socket.readyState === socket.OPEN) socket.send(wsErrorFrame(turnId, errorData(err)))
+  }
+
+  /** An `auth` frame: the socket goes on as the fresh token's caller (same sub), until its expiry. */
+  const reauthenticate = async (token: string) => {
+    const fresh = await options.verifyToken(token)
+    if (fresh.caller.sub !== caller.sub) throw unauthorized('The token is for another user: a socket keeps its user; open a new socket instead')
+    caller = fresh.caller
+    expired = false
+    armExpiry(fresh.expiresAt)
+    if (socket.readyState === socket.OPEN) {
+      socket.send(JSON.stringify({ type: 'auth', id: null, turnId: null, data: { sub: caller.sub, role: caller.role, exp: fresh.exp ?? null } }))
+    }
   }
 
   // Frames sent in the same tick (a burst from the model) go out in one writev: ws writes each
@@ -86,7 +105,8 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
     process.nextTick(flush)
   }
 
-  const follow = async (turnId: string, afterSeq: number) => {
+  const follow = async (stream: TurnStream) => {
+    const { turnId } = stream
     if (attached.has(turnId)) return // already streaming this turn on this socket
     // As over SSE: the replay is sent at once; the bound applies to live events behind it.
     let backlog = Infinity
@@ -100,15 +120,14 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
         }
       }
       batch()
-      socket.send(event.ws)
+      socket.send(wsFrame(event))
       if (isFinalEvent(event)) {
         ended = true
         attached.get(turnId)?.close()
       }
     }
     let ended = false
-    const subscription = await engine.attach(turnId, afterSeq, send)
-    if (!subscription) throw notFound(`turn '${turnId}'`)
+    const subscription = await stream.attach(send)
     if (ended || subscription.done) return subscription.close() // replayed to its end: nothing to follow
     flush() // the replay's bytes count once the kernel has had them, as before batching
     backlog = socket.bufferedAmount
@@ -123,34 +142,33 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
   }
 
   const handle = async (frame: ClientFrame) => {
-    if (expired) throw new AppError(401, 'token_expired', 'The token expired: reconnect with a fresh token')
+    if (frame.type === 'auth') return reauthenticate(frame.token)
+    if (expired) throw new AppError('token_expired', 'The token expired: send an auth frame with a fresh token, or reconnect')
     switch (frame.type) {
       case 'turn': {
         if (attached.size >= options.maxTurnsPerSocket) {
-          throw new AppError(429, 'too_many_turns', `At most ${options.maxTurnsPerSocket} turns may run at once on one socket`, true)
+          throw new AppError('too_many_turns', `At most ${options.maxTurnsPerSocket} turns may run at once on one socket`)
         }
         await options.admitTurn(caller)
-        const { turnId } = await engine.startTurn(caller, frame)
-        return follow(turnId, -1)
+        const { type: _, ...input } = frame
+        return follow(await turns.start(caller, input))
       }
       case 'resume':
-        await options.authorize(caller, frame.turnId, 'read')
-        return follow(frame.turnId, seqAfter(frame.turnId, frame.lastEventId))
+        return follow(await turns.follow(caller, frame.turnId, frame.lastEventId))
       case 'cancel':
-        await options.authorize(caller, frame.turnId, 'cancel')
-        if (!(await engine.cancel(frame.turnId))) throw new AppError(409, 'not_running', `turn '${frame.turnId}' is not running`)
+        return turns.cancel(caller, frame.turnId)
     }
   }
 
   socket.on('message', (raw, isBinary) => {
     let frame: ClientFrame
     try {
-      if (isBinary) throw new RangeError('frames must be JSON text')
+      if (isBinary) throw new AppError('bad_request', 'frames must be JSON text')
       frame = parseClientFrame(raw.toString())
     } catch (err) {
       return sendError(null, err)
     }
-    const turnId = frame.type === 'turn' ? frame.clientTurnId ?? null : frame.turnId
+    const turnId = frame.type === 'turn' ? frame.clientTurnId ?? null : frame.type === 'auth' ? null : frame.turnId
     handle(frame).catch((err) => sendError(turnId, err))
   })
 

@@ -1,0 +1,168 @@
+// The TurnHub contract, run against the memory hub and the Redis hub (real Redis at
+// 127.0.0.1:6379): listeners on the instance running the turn, and on another instance that
+// follows it through Redis, get the same events, exactly once, in order.
+import { randomUUID } from 'node:crypto'
+import t from 'tap'
+import type { ErrorData } from '../src/core/errors.ts'
+import { EVENT_TYPES, type EventPayloads, type TurnEvent } from '../src/core/events.ts'
+import { silentLog } from '../src/core/log.ts'
+import type { TurnHub, TurnInfo, TurnWriter } from '../src/core/ports.ts'
+import { MemoryTurnHub } from '../src/core/turn-hub.ts'
+import { connectRedis } from '../src/redis.ts'
+import { RedisTurnHub } from '../src/streaming/redis-hub.ts'
+import { eventually } from './helpers/stream.ts'
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const prefix = `test-${randomUUID()}:`
+const redis = await connectRedis(REDIS_URL, silentLog)
+t.teardown(async () => {
+  const keys = await redis.keys(`${prefix}*`)
+  if (keys.length > 0) await redis.del(...keys)
+  await redis.quit()
+})
+
+const redisHub = async () => {
+  const hub = await RedisTurnHub.connect({ redis, keyPrefix: prefix, bufferTtlMs: 60_000, maxEventsPerTurn: 100, log: silentLog })
+  t.teardown(() => hub.close())
+  return hub
+}
+
+/** `writer` runs the turns, `reader` attaches, resumes and cancels. */
+const setups: Record<string, () => Promise<{ writer: TurnHub; reader: TurnHub }>> = {
+  memory: async () => {
+    const hub = new MemoryTurnHub({ bufferTtlMs: 60_000 })
+    t.teardown(() => hub.close())
+    return { writer: hub, reader: hub }
+  },
+  'redis, same instance': async () => {
+    const hub = await redisHub()
+    return { writer: hub, reader: hub }
+  },
+  'redis, another instance': async () => ({ writer: await redisHub(), reader: await redisHub() }),
+}
+
+const info = (): TurnInfo => ({
+  turnId: randomUUID(), sessionId: randomUUID(), userId: 'kid', animalId: 'lion', animalName: 'Leo', model: 'offline',
+  createdAt: '2030-01-01T00:00:00.000Z',
+})
+
+/** One event of each type that may come before the end, then `storage`: the whole protocol. */
+function emitTurn(writer: TurnWriter, turn: TurnInfo, through = Infinity): void {
+  const steps: Array<() => void> = [
+    () => writer.emit('metadata', { ...turn }),
+    () => writer.emit('typing', { state: 'start' }),
+    () => writer.emit('message', { delta: 'Hello ', index: 0 }),
+    () => writer.emit('message', { delta: 'there', index: 1 }),
+    () => writer.emit('typing', { state: 'stop' }),
+    () => writer.emit('complete', { reply: 'Hello there', usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 }, latencyMs: 12, finishReason: 'stop', model: 'offline' }),
+    () => writer.emit('replace', { reply: 'Let us talk about lions!', reason: 'personal_info' }),
+    () => writer.emit('storage', { stored: true, sessionId: turn.sessionId, turnId: turn.turnId }),
+  ]
+  steps.slice(0, through).forEach((step) => step())
+}
+
+/** Collects events until the final one. */
+function collector() {
+  const events: TurnEvent[] = []
+  return { events, listener: (event: TurnEvent) => void events.push(event), ended: () => eventually(async () => events.some((e) => e.type === 'storage' || e.type === 'error') || undefined) }
+}
+
+for (const [name, setup] of Object.entries(setups)) {
+  t.test(name, async (t) => {
+    const { writer, reader } = await setup()
+
+    t.test('a listener gets the replay, then the live rest, each event once, with ids <turnId>:<seq>', async (t) => {
+      const turn = info()
+      const log = writer.open(turn, new AbortController())
+      emitTurn(log, turn, 3)
+      t.equal(log.nextSeq, 3)
+      const { events, listener, ended } = collector()
+      const subscription = await reader.attach(turn.turnId, -1, listener)
+      t.ok(subscription, 'attached')
+      t.equal(subscription!.done, false, 'the turn is still running')
+      log.emit('message', { delta: 'there', index: 1 })
+      log.emit('typing', { state: 'stop' })
+      log.emit('complete', { reply: 'Hello there', usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 }, latencyMs: 12, finishReason: 'stop', model: 'offline' })
+      log.emit('replace', { reply: 'Let us talk about lions!', reason: 'personal_info' })
+      log.emit('storage', { stored: true, sessionId: turn.sessionId, turnId: turn.turnId })
+      await ended()
+      t.same(events.map((e) => e.id), events.map((_, seq) => `${turn.turnId}:${seq}`), 'no gap, no repeat')
+      t.same(events.map((e) => e.type), ['metadata', 'typing', 'message', 'message', 'typing', 'complete', 'replace', 'storage'])
+      t.same(events.map((e) => e.turnId), events.map(() => turn.turnId))
+      t.same(events[0].data, turn, 'metadata data arrives as it was written')
+      t.same(events.find((e) => e.type === 'replace')!.data, { reply: 'Let us talk about lions!', reason: 'personal_info' } satisfies EventPayloads['replace'])
+      t.same(events[5].data, { reply: 'Hello there', usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 }, latencyMs: 12, finishReason: 'stop', model: 'offline' })
+      t.ok(EVENT_TYPES.every((type) => type === 'error' || events.some((e) => e.type === type)), 'every non-error event type went through')
+    })
+
+    t.test('a resume gets only the events after its seq', async (t) => {
+      const turn = info()
+      const log = writer.open(turn, new AbortController())
+      emitTurn(log, turn, 4)
+      const { events, listener, ended } = collector()
+      await reader.attach(turn.turnId, 2, listener)
+      log.emit('error', { code: 'interrupted', message: 'the instance went away', retryable: true } satisfies ErrorData)
+      await ended()
+      t.same(events.map((e) => e.seq), [3, 4])
+      t.same(events.at(-1)!.data, { code: 'interrupted', message: 'the instance went away', retryable: true }, 'an error event ends the stream and keeps its data')
+    })
+
+    t.test('an ended turn: a late listener gets what is left and is told nothing more will come', async (t) => {
+      const turn = info()
+      emitTurn(writer.open(turn, new AbortController()), turn)
+      const all = collector()
+      // Another instance may see the end a moment later (the mirror write is asynchronous).
+      await eventually(async () => (await reader.info(turn.turnId)) && true)
+      const first = await reader.attach(turn.turnId, -1, all.listener)
+      await all.ended()
+      t.equal(all.events.length, 8, 'the whole turn')
+      t.ok(first, 'attached')
+      const late = collector()
+      const caughtUp = await eventually(async () => {
+        const subscription = await reader.attach(turn.turnId, 7, late.listener)
+        return subscription?.done ? subscription : undefined
+      })
+      t.equal(caughtUp.done, true, 'nothing after the last seq: done')
+      t.same(late.events, [], 'and nothing delivered')
+    })
+
+    t.test('info while buffered; unknown turns are undefined everywhere', async (t) => {
+      const turn = info()
+      writer.open(turn, new AbortController())
+      t.same(await eventually(() => reader.info(turn.turnId)), turn)
+      t.equal(await reader.info('no-such-turn'), undefined)
+      t.equal(await reader.attach('no-such-turn', -1, () => {}), undefined)
+      t.equal(await reader.cancel('no-such-turn'), false)
+    })
+
+    t.test('cancel aborts a running turn (wherever it runs); an ended turn is not running', async (t) => {
+      const turn = info()
+      const abort = new AbortController()
+      const log = writer.open(turn, abort)
+      emitTurn(log, turn, 1)
+      await eventually(() => reader.info(turn.turnId))
+      t.equal(await reader.cancel(turn.turnId), true)
+      await eventually(async () => abort.signal.aborted || undefined)
+      t.ok(abort.signal.aborted, 'the running instance aborted the turn')
+      log.emit('error', { code: 'cancelled', message: 'The turn was cancelled', retryable: false })
+      t.equal(await eventually(async () => ((await reader.cancel(turn.turnId)) ? undefined : false)), false, 'once ended, not running')
+    })
+
+    t.test('a closed subscription gets nothing more; a throwing listener does not stop the others', async (t) => {
+      const turn = info()
+      const log = writer.open(turn, new AbortController())
+      emitTurn(log, turn, 1)
+      const closed: TurnEvent[] = []
+      const subscription = await eventually(() => reader.attach(turn.turnId, -1, (e) => void closed.push(e)))
+      await eventually(async () => closed.length === 1 || undefined)
+      subscription.close()
+      await reader.attach(turn.turnId, -1, () => { throw new Error('socket died') })
+      const other = collector()
+      await reader.attach(turn.turnId, -1, other.listener)
+      log.emit('storage', { stored: true, sessionId: turn.sessionId, turnId: turn.turnId })
+      await other.ended()
+      t.same(other.events.map((e) => e.type), ['metadata', 'storage'])
+      t.equal(closed.length, 1, 'the closed listener got only what came before close')
+    })
+  })
+}
