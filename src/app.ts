@@ -22,6 +22,7 @@ import healthRoutes from './routes/health.ts'
 import historyRoutes from './routes/history.ts'
 import summarizeRoutes from './routes/summarize.ts'
 import turnRoutes from './routes/turns.ts'
+import webAppRoutes from './routes/web-app.ts'
 import wsRoutes from './routes/ws.ts'
 
 export interface BuildOptions {
@@ -71,6 +72,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await authenticated.register(summarizeRoutes)
     await authenticated.register(wsRoutes)
   })
+  // Public static files (the kiosk, family and keeper pages, client/): outside the authenticated context.
+  await app.register(webAppRoutes)
   return app
 }
 
