@@ -42,6 +42,8 @@ export class GatewayClient extends Emitter {
   #retryBackoff
   #maxRetries
   #stallMs
+  #connectTimeoutMs
+  #connectTimer
   #refreshBeforeMs
   #state = 'idle'
   #closed = false
@@ -90,6 +92,7 @@ export class GatewayClient extends Emitter {
     this.#retryBackoff = { baseMs: 1000, maxMs: 15_000, ...options.retryBackoff }
     this.#maxRetries = options.maxRetries ?? 3
     this.#stallMs = options.stallMs ?? 45_000
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000
     this.#refreshBeforeMs = options.refreshBeforeMs ?? REFRESH_BEFORE_MS
 
     // Browsers say when the network comes and goes: reconnect at once when it is back.
@@ -166,6 +169,7 @@ export class GatewayClient extends Emitter {
     clearTimeout(this.#reconnectTimer)
     clearTimeout(this.#rotateTimer)
     clearTimeout(this.#stallTimer)
+    clearTimeout(this.#connectTimer)
     for (const timer of this.#retryTimers.values()) clearTimeout(timer)
     for (const abort of this.#sseAborts.values()) abort.abort()
     for (const off of this.#unlisten) off()
@@ -296,7 +300,15 @@ export class GatewayClient extends Emitter {
       return this.#scheduleReconnect()
     }
     let opened = false
+    // A connection to a host that went away can hang in CONNECTING for minutes: give up sooner.
+    clearTimeout(this.#connectTimer)
+    const connectTimer = this.#connectTimer = setTimeout(() => {
+      this.#detach(socket, CLOSE_CLIENT_RECONNECT)
+      this.#connecting = false
+      this.#dropped(1006, false)
+    }, this.#connectTimeoutMs)
     socket.onopen = () => {
+      clearTimeout(connectTimer)
       if (this.#closed) return this.#detach(socket, 1000)
       opened = true
       this.#connecting = false
@@ -320,6 +332,7 @@ export class GatewayClient extends Emitter {
       this.#onFrame(frame)
     }
     socket.onclose = (event) => {
+      clearTimeout(connectTimer)
       if (opened && socket !== this.#socket) return
       this.#connecting = false
       this.#dropped(event.code, opened)

@@ -121,6 +121,8 @@ export interface GatewayClientOptions {
   maxRetries?: number
   /** A socket with a running turn and no frame for this long is replaced (default 45000). */
   stallMs?: number
+  /** A WebSocket not open after this long is given up and tried again (default 10000). */
+  connectTimeoutMs?: number
   /** Rotate the token this long before it expires, at most half its remaining life (default 60000). */
   refreshBeforeMs?: number
   /** WebSocket constructor (default globalThis.WebSocket; the `ws` package works too). */

@@ -142,14 +142,22 @@ function ask(question) {
   scrollDown()
 
   const setNote = (value) => { note.textContent = value; note.hidden = !value }
-  setNote(turn.state === 'queued' && client.state !== 'online' ? 'Waiting for the Wi-Fi, then I\'ll send it…' : '')
+  // Not sent yet while the connection is down: say so, and that it will go by itself.
+  const waiting = () => {
+    const unsent = turn.state === 'queued' || turn.state === 'sending'
+    if (unsent && client.state !== 'online') setNote('Waiting for the Wi-Fi, then I\'ll send it…')
+    else if (!unsent || client.state === 'online') setNote('')
+  }
+  waiting()
+  const offState = client.on('state', waiting)
+  turn.on('end', offState)
   turn.on('text', (value) => {
     text.textContent = value
     bubble.classList.toggle('thinking', value === '')
     armIdle()
     scrollDown()
   })
-  turn.on('state', (state) => { if (state !== 'queued') setNote('') })
+  turn.on('state', waiting)
   turn.on('retry', () => setNote(`${animal.name} is thinking extra hard…`))
   turn.on('end', () => {
     bubble.classList.remove('thinking')

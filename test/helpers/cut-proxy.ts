@@ -23,6 +23,9 @@ export async function startCutProxy(t: Test, targetPort: number): Promise<CutPro
       socket.on('error', () => {})
       socket.on('close', () => sockets.delete(socket))
     }
+    // As a refused connection would: when the app is down (or one side goes), so does the other.
+    upstream.on('close', () => client.destroy())
+    client.on('close', () => upstream.destroy())
   })
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => proxy.close(() => resolve())))
