@@ -13,6 +13,9 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY src ./src
 COPY plugins ./plugins
 COPY schemas ./schemas
+# The web app and the client library it loads, served as they are (no build step).
+COPY public ./public
+COPY client ./client
 RUN mkdir -p /app/data && chown node:node /app/data
 
 USER node
