@@ -7,7 +7,7 @@
 //   has already seen, by sequence number);
 // - a message sent while offline waits in a queue and goes out once, with its clientTurnId, when
 //   the connection is back (a resend of the same key gets the same turn: the model is asked once);
-// - the token is rotated before it expires: getToken() is asked for a new one, which replaces the
+// - the token is rotated before it expires: getToken({ reason: 'rotate' }) is asked for a new one, which replaces the
 //   socket's token with an `auth` frame (no reconnect); a server that does not know the frame gets
 //   the new token on the next connection instead;
 // - every error code of the contract has one policy (errors.js): fail, retry, refresh the token,
@@ -157,7 +157,7 @@ export class GatewayClient extends Emitter {
 
   /** Asks getToken() for a new token now and puts it to use (on the open socket, with `auth`). */
   async rotateToken() {
-    const token = await this.#getToken()
+    const token = await this.#getToken({ reason: 'rotate', current: this.#token })
     if (!token || token === this.#token) return false
     return this.#useToken(token)
   }
@@ -192,7 +192,10 @@ export class GatewayClient extends Emitter {
   async #freshToken() {
     const usable = (token) => token && (expiresAt(token) ?? Infinity) - Date.now() > MIN_TOKEN_LIFE_MS
     if (!this.#tokenStale && usable(this.#token)) return this.#token
-    const token = await this.#getToken()
+    // 'connect' the first time; 'refused' when the server turned the current one down (401,
+    // token_expired, close 4401) or it is about to run out.
+    const reason = this.#token === undefined ? 'connect' : 'refused'
+    const token = await this.#getToken({ reason, current: this.#token })
     this.#tokenStale = false
     if (!usable(token)) {
       this.#setState('signed-out')

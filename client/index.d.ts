@@ -106,11 +106,21 @@ export declare class Turn extends Emitter<TurnEvents> {
   setState(state: TurnState): void
 }
 
+export interface TokenRequest {
+  reason: 'connect' | 'rotate' | 'refused'
+  /** The token in use now, if any. */
+  current: string | undefined
+}
+
 export interface GatewayClientOptions {
   /** The gateway's base URL (http or https); the page's origin in a browser. */
   url?: string | URL
-  /** Returns the token to use (called to connect, to rotate before expiry, after token_expired). */
-  getToken(): string | undefined | null | Promise<string | undefined | null>
+  /**
+   * Returns the token to use. `reason` says why it is asked: 'connect' (the first connection: the
+   * stored token will do), 'rotate' (the current one expires soon: a new one, please) or 'refused'
+   * (the server refused the current one, or it ran out: a new one, please).
+   */
+  getToken(context: TokenRequest): string | undefined | null | Promise<string | undefined | null>
   /** 'auto' (default): WebSocket, SSE when WebSockets cannot get through. */
   transport?: 'auto' | 'websocket' | 'sse'
   /** Reconnect backoff: full jitter over [0, min(maxMs, baseMs * 2^attempt)). Defaults 500 / 15000. */

@@ -38,14 +38,15 @@ export class Credentials {
   }
 
   /**
-   * A fresh token for the client's rotation: from the refresh URL when one is configured (it is
-   * POSTed the current token and answers { token }), else whatever is stored now (an admin may
-   * have opened the page again with a new #token=).
+   * The client's getToken: the stored token to connect; for a rotation (or after the server
+   * refused the token) a new one from the refresh URL when one is configured (it is POSTed the
+   * current token and answers { token }), else whatever is stored now (an admin may have opened
+   * the page again with a new #token=).
    */
-  async fresh() {
+  async fresh({ reason } = { reason: 'rotate' }) {
     const url = this.refreshUrl
     const current = this.token
-    if (url && current) {
+    if (url && current && reason !== 'connect') {
       try {
         const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${current}` } })
         const body = response.ok ? await response.json() : undefined

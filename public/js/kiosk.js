@@ -61,7 +61,7 @@ async function start() {
     return setTimeout(start, 3000)
   }
   animals = (await response.json()).animals
-  client = new GatewayClient({ getToken: () => credentials.fresh() })
+  client = new GatewayClient({ getToken: (request) => credentials.fresh(request) })
   client.on('state', showConnection)
   client.on('signed-out', ({ reason }) => needsSetup(reason === 'missing' ? 'missing' : 'expired'))
   client.connect()

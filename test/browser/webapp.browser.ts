@@ -4,7 +4,7 @@
 // wipe, the family and keeper pages. Every page runs under a strict CSP (no inline script or
 // style). Screenshots go to docs/screenshots/. Run with `npm run test:browser`.
 import { mkdirSync } from 'node:fs'
-import { chromium, type Page } from 'playwright-core'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import t from 'tap'
 import { startCutProxy } from '../helpers/cut-proxy.ts'
 import { startFakeOpenAI } from '../helpers/fake-openai.ts'
@@ -20,7 +20,8 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 
 const fake = await startFakeOpenAI()
 t.teardown(() => fake.close())
-const gateway = await startRestartableGateway(t, { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url })
+// No clock tolerance, so a token's expiry is when its `exp` says (the rotation test relies on it).
+const gateway = await startRestartableGateway(t, { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, JWT_CLOCK_TOLERANCE_SECONDS: '0' })
 const proxy = await startCutProxy(t, gateway.port)
 const api = (path: string, sub: string, role: 'user' | 'parent' | 'zookeeper' | 'admin', init: RequestInit = {}) =>
   fetch(`${gateway.url}${path}`, { ...init, headers: { authorization: `Bearer ${gateway.token(sub, role)}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } })
@@ -35,10 +36,11 @@ const context = await chromium.launchPersistentContext(t.testdir(), {
 })
 t.teardown(() => context.close())
 // The pages come with a strict CSP, as @fastify/helmet will send it: any inline script or style breaks them.
-await context.route((url) => /\/$|\.html$/.test(url.pathname), async (route) => {
+const withCsp = (target: BrowserContext) => target.route((url) => /\/$|\.html$/.test(url.pathname), async (route) => {
   const response = await route.fetch()
   await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': CSP } })
 })
+await withCsp(context)
 const problems: string[] = []
 const watch = (page: Page) => {
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
@@ -156,6 +158,39 @@ t.test('without a token the kiosk asks for a zookeeper, and picking an animal wo
   await blank.getByRole('button', { name: 'Start' }).click()
   await blank.getByRole('button', { name: /Zara/ }).click()
   await t.resolves(blank.getByRole('heading', { name: 'Zara the giraffe' }).waitFor(), 'the chosen animal')
+})
+
+t.test('the kiosk\'s token is rotated on the open socket before it expires', async (t) => {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, '--disable-features=LocalNetworkAccessChecks'] })
+  t.teardown(() => browser.close())
+  const own = await browser.newContext({ viewport: { width: 768, height: 1024 } })
+  await withCsp(own)
+  // The zoo's device-token endpoint (the kiosk's `refresh` URL): it gets the current token, answers a new one.
+  const refreshCalls: Array<string | undefined> = []
+  let fresh = ''
+  await own.route('**/device-token', (route) => {
+    refreshCalls.push(route.request().headers().authorization)
+    return route.fulfill({ json: { token: fresh } })
+  })
+  const kiosk = watch(await own.newPage())
+  const exp = Math.floor(Date.now() / 1000) + 12
+  const shortLived = gateway.token('kiosk-rotate', 'user', { exp })
+  fresh = gateway.token('kiosk-rotate', 'user', { exp: exp + 3600 })
+  let sockets = 0
+  kiosk.on('websocket', () => { sockets++ })
+  await kiosk.goto(`${proxy.url}/?animal=lion#token=${shortLived}&refresh=/device-token`)
+  const box = kiosk.getByRole('textbox', { name: 'Message' })
+  await box.fill('Hello Leo')
+  await kiosk.getByRole('button', { name: 'Send' }).click()
+  await kiosk.getByRole('log').locator('.bubble.animal .listen').nth(1).waitFor()
+  while (Date.now() < exp * 1000 + 1500) await kiosk.waitForTimeout(250) // the first token has run out
+  t.ok(refreshCalls.length >= 1, 'the kiosk asked for a fresh token')
+  t.equal(refreshCalls[0], `Bearer ${shortLived}`, 'with the current one')
+  await box.fill('Are you still there?')
+  await kiosk.getByRole('button', { name: 'Send' }).click()
+  await t.resolves(kiosk.getByRole('log').locator('.bubble.animal .listen').nth(2).waitFor(), 'answered after the old token expired')
+  t.equal(sockets, 1, 'on the same socket: the token was replaced with an auth frame, no reconnect')
+  t.equal(await kiosk.evaluate(() => (globalThis as any).localStorage.getItem('animal-chat.kiosk.token')), fresh, 'the new token is kept')
 })
 
 t.test('a parent signs in and sees a linked child\'s session, reads it and its flags', async (t) => {
