@@ -167,7 +167,7 @@ t.test('the server restarts under the client: it reconnects by itself, and a mes
   t.same(history.json().turns.map((turn: { userMessage: string }) => turn.userMessage), ['Hello Leo', 'Are you still there?'], 'stored once, in the same session')
 })
 
-t.test('a token about to expire is replaced: the client keeps working past the old token\'s expiry', async (t) => {
+t.test('a token about to expire is replaced on the open socket: the client keeps working past the old token\'s expiry', async (t) => {
   const { url, app } = await startApp(t, { STORAGE: 'memory', JWT_CLOCK_TOLERANCE_SECONDS: '0' })
   const now = () => Math.floor(Date.now() / 1000)
   // @fastify/jwt's payload type names sub and role only; exp is a standard claim it signs as given.
@@ -175,14 +175,17 @@ t.test('a token about to expire is replaced: the client keeps working past the o
   const tokens = [sign(now() + 3)]
   const client = new GatewayClient({ url, getToken: () => tokens.at(-1), backoff: fastBackoff })
   t.teardown(() => client.close())
+  const disconnects: number[] = []
+  client.on('disconnect', ({ code }) => disconnects.push(code))
   const first = client.startTurn({ animalId: 'lion', message: 'Hi' })
   await first.done
   tokens.push(sign(now() + 600)) // the new token is ready before the old one runs out
-  const rotated = new Promise((resolve) => client.once('token', resolve))
-  t.match(await rotated, { expiresAt: Number }, 'a new token was put to use')
+  const acknowledged = new Promise((resolve) => client.once('auth', resolve))
+  t.match(await acknowledged, { expiresAt: Number }, 'the server took the new token (auth frame)')
   await sleep(Math.max(0, (now() + 1) * 1000 - Date.now()) + 3000) // the first token has expired
   const later = client.startTurn({ animalId: 'lion', message: 'Still here?', sessionId: first.sessionId })
   await later.done
   t.equal(later.state, 'complete', 'a turn after the old token expired still works')
   t.equal(client.state, 'online')
+  t.same(disconnects, [], 'on the same socket: no reconnect')
 })
