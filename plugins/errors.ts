@@ -25,7 +25,7 @@ export default fp(
 )
 
 /** Fastify's own errors in our terms; anything else that is not an AppError stays as it is (a 500). */
-function asAppError(err: FastifyError): unknown {
+export function asAppError(err: FastifyError): unknown {
   if (err instanceof AppError) return err
   if (err.validation) return badRequest(describeValidationError(err))
   const status = err.statusCode ?? 500

@@ -20,6 +20,7 @@ import animalRoutes from './routes/animals.ts'
 import familyRoutes from './routes/families.ts'
 import healthRoutes from './routes/health.ts'
 import historyRoutes from './routes/history.ts'
+import openAiRoutes from './routes/openai.ts'
 import summarizeRoutes from './routes/summarize.ts'
 import turnRoutes from './routes/turns.ts'
 import webAppRoutes from './routes/web-app.ts'
@@ -71,6 +72,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await authenticated.register(familyRoutes)
     await authenticated.register(summarizeRoutes)
     await authenticated.register(wsRoutes)
+    // The OpenAI-compatible facade: its own error handler answers in OpenAI's shape, the 401 included.
+    await authenticated.register(openAiRoutes, { prefix: '/v1' })
   })
   // Public static files (the kiosk, family and keeper pages, client/): outside the authenticated context.
   await app.register(webAppRoutes)

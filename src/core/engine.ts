@@ -9,7 +9,7 @@ import type { Log } from './log.ts'
 import type { EventListener, LlmProvider, StoragePort, Subscription, TurnHub, TurnInfo, TurnWriter } from './ports.ts'
 import { buildMessages } from './prompt.ts'
 import { CANCELLED, completeData, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
-import type { Animal, Caller, Session, Turn, TurnStatus } from './types.ts'
+import type { Animal, Caller, Sampling, Session, Turn, TurnStatus } from './types.ts'
 
 export const MAX_MESSAGE_LENGTH = 2000
 const MAX_UNSTORED = 10_000
@@ -19,6 +19,8 @@ export interface TurnInput {
   message: string
   sessionId?: string
   clientTurnId?: string
+  /** Temperature and token budget for this reply (the OpenAI-compatible facade passes the client's). */
+  sampling?: Sampling
 }
 
 export interface StartedTurn {
@@ -89,7 +91,7 @@ export class ConversationEngine {
       input.sessionId ? this.#storage.getSession(input.sessionId) : undefined,
       input.sessionId ? contextTurns(this.#storage, input.sessionId, this.#contextMessages) : [],
     ])
-    if (!animal) throw notFound(`animal '${input.animalId}'`)
+    if (!animal) throw notFound(`animal '${input.animalId}'`, 'animalId')
     const existing = input.sessionId ? ownSession(caller, input.sessionId, session, animal) : undefined
 
     const turnId = randomUUID()
@@ -114,7 +116,7 @@ export class ConversationEngine {
         userMessage: message, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.#llm.model,
         usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
       }
-      this.#track(caller.sub, turnId, abort, this.#generate(writer, info, turn, animal, history, abort.signal, startedAt))
+      this.#track(caller.sub, turnId, abort, this.#generate(writer, info, turn, animal, history, abort.signal, startedAt, input.sampling))
     } catch (err) {
       writer.emit('error', errorData(err))
       this.#markUnstored(turnId, input.clientTurnId)
@@ -167,6 +169,7 @@ export class ConversationEngine {
 
   async #generate(
     writer: TurnWriter, info: TurnInfo, turn: Turn, animal: Animal, history: Turn[], signal: AbortSignal, startedAt: number,
+    sampling: Sampling | undefined,
   ): Promise<void> {
     writer.emit('metadata', metadataData(info))
     writer.emit('typing', { state: 'start' })
@@ -174,7 +177,7 @@ export class ConversationEngine {
     let index = 0
     try {
       const messages = buildMessages(animal, history, turn.userMessage, this.#contextMessages)
-      for await (const chunk of this.#llm.stream({ animal, messages, question: turn.userMessage, signal })) {
+      for await (const chunk of this.#llm.stream({ animal, messages, question: turn.userMessage, signal, sampling })) {
         if (chunk.type === 'deltas') {
           if (index === 0) turn.firstTokenMs = Math.round(performance.now() - startedAt)
           for (const text of chunk.texts) {
@@ -280,8 +283,8 @@ export class ConversationEngine {
 /** `message`: 1..2000 characters after trimming. */
 export function normalizeMessage(message: string): string {
   const trimmed = message.trim()
-  if (trimmed.length === 0) throw badRequest('message must not be blank')
-  if (trimmed.length > MAX_MESSAGE_LENGTH) throw badRequest(`message must be at most ${MAX_MESSAGE_LENGTH} characters`)
+  if (trimmed.length === 0) throw badRequest('message must not be blank', 'message')
+  if (trimmed.length > MAX_MESSAGE_LENGTH) throw badRequest(`message must be at most ${MAX_MESSAGE_LENGTH} characters`, 'message')
   return trimmed
 }
 
@@ -290,9 +293,9 @@ export function normalizeMessage(message: string): string {
  * anything else looks like it does not exist.
  */
 function ownSession(caller: Caller, sessionId: string, session: Session | undefined, animal: Animal): Session {
-  if (!session || session.userId !== caller.sub) throw notFound(`session '${sessionId}'`)
+  if (!session || session.userId !== caller.sub) throw notFound(`session '${sessionId}'`, 'sessionId')
   if (session.animalId !== animal.animalId) {
-    throw badRequest(`animalId: session '${sessionId}' is a conversation with '${session.animalId}'`)
+    throw badRequest(`animalId: session '${sessionId}' is a conversation with '${session.animalId}'`, 'animalId')
   }
   return session
 }

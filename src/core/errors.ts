@@ -51,12 +51,18 @@ export class AppError extends Error {
   /** Machine-readable code, also used as the `code` of `error` events. */
   readonly code: ErrorCode
   readonly retryable: boolean
+  /**
+   * The turn input field the error is about (`animalId`, `sessionId`, `message`), when there is
+   * one: a transport with its own names for them (the OpenAI facade's `param`) translates it.
+   */
+  readonly field: string | undefined
 
-  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; cause?: unknown; field?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'AppError'
     this.code = code
     this.retryable = options.retryable ?? ERROR_CODES[code].retryable
+    this.field = options.field
   }
 
   /** The HTTP status, from ERROR_CODES. */
@@ -70,9 +76,9 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what: string) => new AppError('not_found', `${what} not found`)
+export const notFound = (what: string, field?: string) => new AppError('not_found', `${what} not found`, { field })
 export const forbidden = (message = 'Your role may not do this') => new AppError('forbidden', message)
-export const badRequest = (message: string) => new AppError('bad_request', message)
+export const badRequest = (message: string, field?: string) => new AppError('bad_request', message, { field })
 export const unauthorized = (message: string) => new AppError('unauthorized', message)
 
 /** What a client is told when something unexpected failed: no internals. */

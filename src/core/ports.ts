@@ -1,7 +1,7 @@
 // The ports the conversation engine needs. Adapters (src/storage, src/llm, src/streaming)
 // implement them; plugins pick the adapter from config and decorate Fastify with it.
 import type { EventPayloads, EventType, TurnEvent } from './events.ts'
-import type { Animal, ChatMessage, Page, Session, Turn, Usage } from './types.ts'
+import type { Animal, ChatMessage, Page, Sampling, Session, Turn, Usage } from './types.ts'
 
 export interface PageQuery {
   limit: number
@@ -69,6 +69,8 @@ export interface LlmRequest {
   /** The new user message alone (the offline responder matches facts against it). */
   question: string
   signal: AbortSignal
+  /** The client's temperature and token budget for this reply, when it gave any. */
+  sampling?: Sampling
 }
 
 export type LlmChunk =

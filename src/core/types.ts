@@ -117,6 +117,18 @@ export interface Page<T> {
   nextCursor: string | null
 }
 
+/**
+ * A client's wishes for one reply, within the gateway's bounds (the OpenAI-compatible facade's
+ * `temperature` and `max_tokens`): absent fields take the configured defaults, and the model
+ * adapter never goes above its configured maximum tokens.
+ */
+export interface Sampling {
+  /** 0..2 */
+  temperature?: number
+  /** At least 1; capped at OPENAI_MAX_TOKENS. */
+  maxTokens?: number
+}
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant'
   content: string

@@ -54,7 +54,10 @@ export class OpenAiProvider implements LlmProvider {
     this.#client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: options.timeoutMs, fetch: upstreamFetch })
   }
 
-  async *stream({ messages, signal }: LlmRequest): AsyncIterable<LlmChunk> {
+  async *stream({ messages, signal, sampling }: LlmRequest): AsyncIterable<LlmChunk> {
+    // A client's wishes (the OpenAI facade) within the configured bounds: never more tokens than OPENAI_MAX_TOKENS.
+    const temperature = sampling?.temperature ?? this.#options.temperature
+    const maxTokens = Math.min(sampling?.maxTokens ?? this.#options.maxTokens, this.#options.maxTokens)
     for (let retry = 0; ; retry++) {
       await this.#waitBeforeAttempt(retry, signal)
       const call = new UpstreamCall(signal, this.#options.timeoutMs)
@@ -69,9 +72,9 @@ export class OpenAiProvider implements LlmProvider {
             {
               model: this.model,
               messages,
-              temperature: this.#options.temperature,
+              temperature,
               // max_tokens rather than max_completion_tokens: every OpenAI-compatible server knows it.
-              max_tokens: this.#options.maxTokens,
+              max_tokens: maxTokens,
               stream: true,
               stream_options: { include_usage: true },
             },

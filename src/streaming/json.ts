@@ -16,6 +16,8 @@ export interface TurnResult {
   latencyMs: number
   model: string
   createdAt: string
+  /** How generation ended (`content_filter` when the safety layer replaced the reply). */
+  finishReason: string
 }
 
 export async function turnResult(stream: TurnStream): Promise<TurnResult> {
@@ -50,6 +52,7 @@ export async function turnResult(stream: TurnStream): Promise<TurnResult> {
             latencyMs: complete.latencyMs,
             model: complete.model,
             createdAt: metadata.createdAt,
+            finishReason: replaced === undefined ? complete.finishReason : 'content_filter',
           })
       }
     }
