@@ -40,6 +40,13 @@ t.test('models: each animal is a model; one can be retrieved; an unknown one is 
   const missing = await alice.models.retrieve('unicorn').catch((err) => err)
   t.ok(missing instanceof NotFoundError, 'NotFoundError')
   t.match(missing, { status: 404, code: 'model_not_found', param: 'model', type: 'invalid_request_error' })
+
+  const unknownRoute = await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: auth('alice') })
+  t.equal(unknownRoute.status, 404)
+  t.match(await json(unknownRoute), { error: { type: 'invalid_request_error', code: 'unknown_url', message: /embeddings/ } }, 'an unknown /v1 route in OpenAI\'s shape')
+  const anonymous = await fetch(`${url}/v1/models`)
+  t.equal(anonymous.status, 401)
+  t.same(await json(anonymous), { error: { message: 'A bearer token is required (Authorization: Bearer <JWT>)', type: 'invalid_request_error', code: 'invalid_api_key', param: null } }, 'the auth hook\'s 401 in OpenAI\'s shape')
 })
 
 t.test('not streamed: a chat.completion with usage; the persona stands; temperature and max tokens reach the model within bounds', async (t) => {
@@ -56,7 +63,7 @@ t.test('not streamed: a chat.completion with usage; the persona stands; temperat
     user: 'kiosk-7',
   }).withResponse()
   const { _request_id: _, ...body } = data as typeof data & { _request_id?: string } // the SDK adds _request_id
-  t.ok(isCompletion.Check(body), `the answer matches the strict chat.completion schema ${JSON.stringify([...isCompletion.Errors(body)][0])}`)
+  t.same([...isCompletion.Errors(body)], [], 'the answer matches the strict chat.completion schema')
   const upstream = lastUpstream()
   const turnId = data.id.replace(/^chatcmpl-/, '')
   t.match(data, { object: 'chat.completion', model: 'lion', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant' } }] })
