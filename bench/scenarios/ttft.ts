@@ -1,6 +1,6 @@
 // 1. Time to first token and inter-token delay: the same timed upstream stream read straight from
-// the fake upstream, through the gateway over SSE, and through the gateway over WebSocket, at
-// each concurrency. Targets take turns in rounds so a noisy neighbour hits all of them alike.
+// the fake upstream, through the gateway over SSE, over WebSocket and through the OpenAI-compatible
+// facade (POST /v1/chat/completions, stream: true), at each concurrency. Targets take turns in rounds so a noisy neighbour hits all of them alike.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gatewayWsEnd, messageEvent, pool, sseTurn, upstreamDelta, WsClient, type StreamTiming } from '../clients.ts'
 import { planMessage, type UpstreamPlan } from '../fake-upstream.ts'
@@ -18,7 +18,7 @@ export interface TtftOptions {
   plan: UpstreamPlan
 }
 
-const TARGETS = ['direct', 'relay', 'sse', 'ws'] as const
+const TARGETS = ['direct', 'relay', 'sse', 'ws', 'openai'] as const
 type Target = (typeof TARGETS)[number]
 
 interface LevelResult {
@@ -49,6 +49,13 @@ export async function runTtft(options: TtftOptions): Promise<{ results: LevelRes
     body: JSON.stringify({ message: content }),
     isDelta: messageEvent,
   })
+  // The facade's content chunks look like the upstream's (`"content":"w…`); its first, role chunk does not.
+  const openai = (content: string) => sseTurn({
+    url: `${options.gateway.url}/v1/chat/completions`,
+    headers,
+    body: JSON.stringify({ model: 'lion', stream: true, messages: [{ role: 'user', content }] }),
+    isDelta: upstreamDelta,
+  })
   const wsFrame = (content: string) => JSON.stringify({ type: 'turn', animalId: 'lion', message: content })
   const wsUrl = `${options.gateway.url.replace('http', 'ws')}/ws?access_token=${token()}`
 
@@ -59,20 +66,21 @@ export async function runTtft(options: TtftOptions): Promise<{ results: LevelRes
   await pool(60, 20, () => relay(burst))
   await pool(60, 20, () => sse(burst))
   await pool(60, 20, (_, worker) => warm[worker].turn(wsFrame(burst)))
+  await pool(60, 20, () => openai(burst))
   warm.forEach((client) => client.close())
 
   const results: LevelResult[] = []
   for (const { concurrency, streams } of options.levels) {
     const sockets = await pool(concurrency, 200, () => WsClient.open(wsUrl, gatewayWsEnd))
-    const timings: Record<Target, StreamTiming[]> = { direct: [], relay: [], sse: [], ws: [] }
-    const failed: Record<Target, number> = { direct: 0, relay: 0, sse: 0, ws: 0 }
-    const cpuMs: Record<Target, number> = { direct: 0, relay: 0, sse: 0, ws: 0 }
+    const timings = perTarget((): StreamTiming[] => [])
+    const failed = perTarget(() => 0)
+    const cpuMs = perTarget(() => 0)
     const server = (target: Target) => (target === 'relay' ? options.relays : options.gateway)
     const run = async (target: Target, count: number) => {
       const cpuBefore = server(target).cpuMs()
       // Each worker of the pool has its own kiosk socket.
       const turn = target === 'ws' ? (worker: number) => sockets[worker].turn(wsFrame(message))
-        : () => ({ direct, relay, sse })[target](message)
+        : () => ({ direct, relay, sse, openai })[target](message)
       // Workers start spread over one stream's duration, so turns then start at a steady rate
       // (concurrency / stream duration per second) rather than in waves of `concurrency` at once.
       const started = new Set<number>()
@@ -117,12 +125,12 @@ export async function runTtft(options: TtftOptions): Promise<{ results: LevelRes
 
 const perTarget = <T>(value: (target: Target) => T) => Object.fromEntries(TARGETS.map((t) => [t, value(t)])) as Record<Target, T>
 
-const LABELS = { relay: 'bare SSE relay', sse: 'gateway SSE', ws: 'gateway WebSocket' }
+const LABELS = { relay: 'bare SSE relay', sse: 'gateway SSE', ws: 'gateway WebSocket', openai: 'gateway OpenAI facade' }
 
 function ttftReport(results: LevelResult[], options: TtftOptions): string {
   const rows: Array<Array<string | number>> = []
   for (const r of results) {
-    for (const via of ['relay', 'sse', 'ws'] as const) {
+    for (const via of ['relay', 'sse', 'ws', 'openai'] as const) {
       rows.push([
         r.concurrency, LABELS[via], `${r.ttft[via].count}${r.failed[via] ? ` (+${r.failed[via]} failed)` : ''}`,
         `${ms(r.ttft.direct.p50)} / ${ms(r.ttft.direct.p99)}${r.failed.direct ? ` (${r.failed.direct} failed)` : ''}`, `${ms(r.ttft[via].p50)} / ${ms(r.ttft[via].p99)}`,
@@ -136,8 +144,8 @@ function ttftReport(results: LevelResult[], options: TtftOptions): string {
   return [
     `Upstream: ${options.plan.chunks} chunks, ${options.plan.delayMs} ms apart (the first ${options.plan.delayMs} ms after the request). ` +
     'Milliseconds, p50 / p99; "added" = through the gateway minus straight from the upstream. ' +
-    `${options.rounds} rounds per level, the targets taking turns; at 1 stream at once the four targets (direct, relay, ` +
-    'gateway SSE, gateway WebSocket) run side by side (one stream each), so the gateway then carries two. Clients start spread over one stream\'s duration, then run turns ' +
+    `${options.rounds} rounds per level, the targets taking turns; at 1 stream at once the five targets (direct, relay, ` +
+    'gateway SSE, gateway WebSocket, gateway OpenAI facade) run side by side (one stream each), so the gateway then carries three. Clients start spread over one stream\'s duration, then run turns ' +
     'back to back: a steady arrival rate of (streams at once) / (stream duration). Server CPU per turn: user + system ' +
     'time of the serving process while that target ran, over its turns (n/a at 1 stream, where the targets overlap).',
     '',
