@@ -28,7 +28,7 @@ const errors = Object.fromEntries([400, 401, 403, 404, 409, 413, 415, 429, 500, 
 export const OpenAiModel = Type.Object({
   id: Type.String({ description: 'the animalId: pass it as `model`' }),
   object: Type.Literal('model'),
-  created: Integer('Unix seconds: when the animal was last edited (0 for a seeded animal never edited)'),
+  created: Integer('Unix seconds: when the animal was last written (0 when unknown)'),
   owned_by: Type.String(),
   name: Type.String({ description: 'the animal\'s own name, e.g. Leo' }),
   species: Type.String(),

@@ -74,6 +74,6 @@ t.test('the animal, the session and its context are read at once', async (t) => 
 
 t.test('someone else\'s session is still not found; a session with another animal is still a 400', async (t) => {
   const { engine, sessionId } = await setUp(t)
-  await t.rejects(engine.startTurn({ sub: 'kid-2', role: 'user' }, { animalId: 'lion', sessionId, message: 'Hi' }), new AppError('not_found', `session '${sessionId}' not found`))
+  await t.rejects(engine.startTurn({ sub: 'kid-2', role: 'user' }, { animalId: 'lion', sessionId, message: 'Hi' }), new AppError('not_found', `session '${sessionId}' not found`, { field: 'sessionId' }))
   await t.rejects(engine.startTurn(caller, { animalId: 'penguin', sessionId, message: 'Hi' }), { name: 'AppError', message: /^animalId: / })
 })
