@@ -3,9 +3,13 @@
 // edit away (a deletion, insertion, substitution or swap of neighbours), found through an index
 // of single deletions (the symmetric-delete idea behind SymSpell): a few map look-ups per word.
 // Short words are left alone, except for swapped neighbours ("lsot"), where a wrong guess is rare.
+// Letters typed one by one ("s e n d n u d e s") come out of normalisation as one run
+// ("sendnudes"); split() cuts such a run back into known words.
 
 const MIN_EDIT_LENGTH = 5
 const MIN_SWAP_LENGTH = 4
+const MAX_SPLIT_WORD = 16
+const SINGLE_LETTER_WORDS = new Set(['i', 'a', 'y'])
 
 function deletions(word: string): string[] {
   const out: string[] = []
@@ -47,6 +51,24 @@ export class FuzzyCorrector {
         set.add(word)
       }
     }
+  }
+
+  /** `run` cut into known words ("sendnudes" -> "send nudes"), or undefined when it cannot be. */
+  split(run: string): string | undefined {
+    // best[i]: the fewest words covering run.slice(0, i), and where the last one starts.
+    const best: Array<{ words: number; from: number } | undefined> = [{ words: 0, from: 0 }]
+    for (let end = 1; end <= run.length; end++) {
+      for (let start = Math.max(0, end - MAX_SPLIT_WORD); start < end; start++) {
+        const before = best[start]
+        const word = run.slice(start, end)
+        if (!before || !(this.known.has(word) && (word.length > 1 || SINGLE_LETTER_WORDS.has(word)))) continue
+        if (!best[end] || before.words + 1 < best[end]!.words) best[end] = { words: before.words + 1, from: start }
+      }
+    }
+    if (!best[run.length] || best[run.length]!.words < 2) return undefined
+    const words: string[] = []
+    for (let end = run.length; end > 0; end = best[end]!.from) words.unshift(run.slice(best[end]!.from, end))
+    return words.join(' ')
   }
 
   /** The vocabulary word `word` is a misspelling of, or `word` itself. */

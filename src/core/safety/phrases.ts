@@ -1,12 +1,12 @@
 // The small phrase language of the safety data files, compiled to regular expressions over
 // folded text (see src/core/text/normalize.ts): words separated by single spaces.
 //   "a|b"    either word          "word*"  any word starting so
-//   "~"      up to three words in between    "a_b"    two words as one alternative ("i_am|im")
+//   "~"      up to six words in between    "a_b"    two words as one alternative ("i_am|im")
 // Phrases are folded like messages, so the data may keep accents and apostrophes.
 import { foldText } from '../text/normalize.ts'
 
 const GAP = '~'
-const GAP_PATTERN = '(?: \\S+){0,3}'
+const GAP_PATTERN = '(?: \\S+){0,6}'
 
 /** One token of a phrase as a regex source: an alternation of folded words or prefixes. */
 function tokenPattern(token: string): string {

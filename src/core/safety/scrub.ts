@@ -70,8 +70,8 @@ const RULES: Rule[] = [
   rule('age', `(?<p>(?i:\\b(?:i am|i['’]m|im|i m|i['’]m turning|i turn|my age is|ich bin|bin)\\s+))(?<v>(?:\\d{1,2}|(?i:${numberWords}))(?:\\s*(?i:years?|yrs?|yo|jahre)(?:\\s+(?i:old|alt))?|\\s+(?i:and a half))?)${END}`),
   rule('age', `(?<p>(?i:\\btengo\\s+))(?<v>(?:\\d{1,2}|(?i:${numberWords}))\\s+(?i:años|anos))`),
   rule('age', `(?<p>(?i:\\bj['’ ]?ai\\s+))(?<v>(?:\\d{1,2}|(?i:${numberWords}))\\s+(?i:ans))`),
-  rule('name', `(?<p>(?i:\\b(?:my name is|my name['’]s|my names|call me|i['’]m called|im called|me llamo|mi nombre es|ich heiße|ich heisse|mein name ist|je m['’ ]?appelle|mon nom est|mon prénom est|moi c['’]est)\\s+))(?<v>${WORD}(?:\\s+${CAP})?)`, namedAfterIntro),
-  rule('name', `(?<p>(?i:\\b(?:i am|i['’]m|im|soy|ich bin|je suis)\\s+))(?<v>${WORD}(?:\\s+${CAP})?)`, isName),
+  rule('name', `(?<p>(?i:\\b(?:my name is|my name['’]s|my names|i['’]m called|im called|me llamo|mi nombre es|ich heiße|ich heisse|mein name ist|je m['’ ]?appelle|mon nom est|mon prénom est|moi c['’]est)\\s+))(?<v>${WORD}(?:\\s+${CAP})?)`, namedAfterIntro),
+  rule('name', `(?<p>(?i:\\b(?:i am|i['’]m|im|call me|soy|ich bin|je suis)\\s+))(?<v>${WORD}(?:\\s+${CAP})?)`, isName),
 ]
 
 /** Replaces every personal detail in `text` by its placeholder. */
