@@ -3,7 +3,7 @@
 // corrected (fuzzy.ts), then matched against the phrases of data/input-rules.json; English
 // profanity also goes through the `obscenity` library; personal details come from the scrubber.
 // Every flag carries its severity; the strongest action wins (support > redirect > allow).
-import { englishDataset, englishRecommendedTransformers, RegExpMatcher } from 'obscenity'
+import { englishDataset, RegExpMatcher } from 'obscenity'
 import hints from '../text/language-hints.json' with { type: 'json' }
 import { detectLanguage, type Language } from '../text/language.ts'
 import { normalizeText } from '../text/normalize.ts'
@@ -36,6 +36,7 @@ interface CategoryRules {
   groups: RuleGroup[]
   except?: Partial<Record<Language, string[]>>
   obscenityHigh?: string[]
+  obscenitySexual?: string[]
 }
 
 interface CompiledGroup {
@@ -77,7 +78,8 @@ const corrector = new FuzzyCorrector(
   [...wordsOf(ruleSet.profanity), ...Object.entries(hints).filter(([key]) => !key.startsWith('_')).flatMap(([, words]) => words as string[])],
 )
 
-const profanity = new RegExpMatcher({ ...englishDataset.build(), ...englishRecommendedTransformers })
+// No obscenity transformers: the text is already folded (lower case, look-alikes, leetspeak, stretched letters).
+const profanity = new RegExpMatcher({ ...englishDataset.build() })
 const slurs = new Set(ruleSet.profanity.obscenityHigh ?? [])
 const sexualWords = new Set(ruleSet.profanity.obscenitySexual ?? [])
 const sexualExcept = compilePhrases(Object.values(ruleSet.sexual.except ?? {}).flat())

@@ -29,11 +29,23 @@ const LEET_WORD = /[\p{L}0-9@$!|]*\p{L}[\p{L}0-9@$!|]*/gu
 const STRETCHED = /(\p{L})\1{2,}/gu
 const BASE64_TOKEN = /\b[A-Za-z0-9+/]{12,}={0,2}(?![A-Za-z0-9+/=])/g
 
+const LINE_BREAKS = /[\t\n\v\f\r]/g
+const PLAIN_ASCII = /^[\x20-\x7e]*$/
+/** A plain word (no digits, symbols or letters three times over): folding only lowers its case. */
+const PLAIN_WORD = /^(?:([a-zA-Z])(?!\1\1))+$/
+
 /** Folds one word or phrase the way `normalizeText` folds a message (for word lists). */
 export function foldText(text: string): string {
-  let out = text.normalize('NFKC').replace(INVISIBLE, '').toLowerCase()
-  out = out.normalize('NFD').replace(MARKS, '').normalize('NFC')
-  out = out.replace(/[^\x00-\x7f]/g, (ch) => LOOK_ALIKES[ch] ?? ch)
+  if (PLAIN_WORD.test(text)) return text.toLowerCase()
+  // Line breaks and tabs separate words; only the other control characters are invisible.
+  let out = text.replace(LINE_BREAKS, ' ')
+  // Printable ASCII (most text, and every word of a model's English reply) has nothing to decompose.
+  if (PLAIN_ASCII.test(out)) out = out.toLowerCase()
+  else {
+    out = out.normalize('NFKC').replace(INVISIBLE, '').toLowerCase()
+    out = out.normalize('NFD').replace(MARKS, '').normalize('NFC')
+    out = out.replace(/[^\x00-\x7f]/g, (ch) => LOOK_ALIKES[ch] ?? ch)
+  }
   out = out.replace(LEET_WORD, leetToLetters)
   out = out.replace(STRETCHED, '$1')
   out = out.replace(/ß/g, 'ss').replace(/['’`]/g, '')
