@@ -20,6 +20,8 @@ export interface OutputBlock {
 export interface GuardStep {
   release: string
   block?: OutputBlock
+  /** The block is on text already shown (the whole-reply check): it must be withdrawn (`replace`). */
+  retract?: boolean
 }
 
 interface Token {
@@ -66,6 +68,12 @@ function parsePhrase(phrase: string): Token[] {
 }
 
 const matchesToken = (token: Token, word: string) => token.words.has(word) || token.prefixes.some((prefix) => word.startsWith(prefix))
+
+/** Whether a word that begins with `start` (still being typed) could match `token`. */
+function couldMatch(token: Token, start: string): boolean {
+  for (const word of token.words) if (word.startsWith(start)) return true
+  return token.prefixes.some((prefix) => prefix.startsWith(start) || start.startsWith(prefix))
+}
 
 /** Every output phrase, indexed by the words it can start with. */
 class PhraseIndex {
@@ -141,6 +149,15 @@ class PhraseScanner {
     return hit
   }
 
+  /**
+   * Drops the phrases the next word cannot continue, knowing only how it begins (`start`, the
+   * unfinished end of the text): "I lo..." is not "I am an AI", so "I " need not wait for "love".
+   */
+  prune(start: string): void {
+    this.partials = this.partials.filter(({ phrase, next, gapUsed }) =>
+      gapUsed < phrase.tokens[next].gapBefore || couldMatch(phrase.tokens[next], start))
+  }
+
   /** Raw offset where the earliest phrase still being matched begins; undefined when none is. */
   heldFrom(): number | undefined {
     let earliest: number | undefined
@@ -180,20 +197,27 @@ export class OutputGuard {
       this.checked = end
       if (block) return this.block(block)
     }
+    const tail = this.raw.slice(this.checked)
+    if (tail) {
+      this.scanner.prune(foldText(tail).split(' ')[0])
+      if (!/^[+(]?\d/.test(tail)) this.digitRun = undefined
+    }
     return { release: this.releaseUpTo(Math.min(this.checked, this.scanner.heldFrom() ?? Infinity, this.digitRun?.start ?? Infinity)) }
   }
 
   finish(): GuardStep {
     if (this.blocked) return { release: '', block: this.blocked }
-    const block = this.checkWords(this.raw.slice(this.checked), this.checked) ?? wholeReplyBlock(this.raw, this.scanner.words)
+    const block = this.checkWords(this.raw.slice(this.checked), this.checked)
     this.checked = this.raw.length
     if (block) return this.block(block)
+    const late = wholeReplyBlock(this.raw, this.scanner.words)
+    if (late) return this.block(late, this.released > 0)
     return { release: this.releaseUpTo(this.raw.length) }
   }
 
-  private block(block: OutputBlock): GuardStep {
+  private block(block: OutputBlock, retract = false): GuardStep {
     this.blocked = block
-    return { release: '', block }
+    return { release: '', block, ...(retract ? { retract } : {}) }
   }
 
   private releaseUpTo(offset: number): string {

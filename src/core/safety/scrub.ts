@@ -52,7 +52,7 @@ const RULES: Rule[] = [
   rule('email', '(?<v>[\\p{L}\\d._%+-]+@[\\p{L}\\d.-]+\\.\\p{L}{2,})'),
   rule('email', '(?<v>\\b[\\p{L}\\d._-]+(?:\\s+(?i:dot)\\s+[\\p{L}\\d]+)*\\s+(?i:at)\\s+[\\p{L}\\d-]+(?:\\s+(?i:dot)\\s+\\p{L}{2,})+\\b)'),
   rule('username', "(?<v>(?<![\\p{L}\\d.])@[\\p{L}\\d_.]{2,30})"),
-  rule('username', `(?<p>(?i:\\b(?:my|mi|mein|mon)\\s+(?:(?:${any(details.platforms)})\\s+)?(?:user\\s?name|username|gamertag|handle|usuario|nombre de usuario|benutzername|pseudo|identifiant)\\s+(?:is|es|ist|est|c'est)?\\s*))(?<v>[\\p{L}\\d_.-]{3,30})`),
+  rule('username', `(?<p>(?i:\\b(?:my|mi|mein|mon)\\s+(?:(?:${any(details.platforms)})\\s+)?(?:user\\s?name|username|gamertag|handle|usuario|nombre de usuario|benutzername|pseudo|identifiant)\\s+(?:(?:is|es|ist|est|c'est)\\s+|:\\s*)?))(?<v>(?!(?i:is|es|ist|est|c'est)\\b)[\\p{L}\\d_.-]{3,30})`),
   rule('username', `(?<p>(?i:\\bmy\\s+(?:${any(details.platforms)})\\s+(?:name|id|tag)\\s+(?:is\\s+)?))(?<v>[\\p{L}\\d_.-]{3,30})`),
   rule('phone', '(?<v>(?<![\\p{L}\\d])\\+?\\(?\\d[\\d\\s().-]{5,}\\d(?![\\p{L}\\d]))', (v) => (v.match(/\d/g)?.length ?? 0) >= 7),
   // 12 Oak Street, 221b Baker Street (not "3 hours down the road")

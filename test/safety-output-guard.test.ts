@@ -1,0 +1,114 @@
+// The output guard on its own: what it blocks, what it lets through, and how long it holds text.
+import fc from 'fast-check'
+import t from 'tap'
+import { OutputGuard, type OutputBlock } from '../src/core/safety/output-guard.ts'
+
+/** Chunks as OpenAI streams them: a leading space, one word each. */
+const chunksOf = (text: string) => text.match(/\s*\S+/g) ?? []
+
+function run(text: string): { shown: string; block?: OutputBlock; retract: boolean; firstReleaseChunk: number } {
+  const guard = new OutputGuard()
+  let shown = ''
+  let firstReleaseChunk = -1
+  const chunks = chunksOf(text)
+  for (const [i, chunk] of chunks.entries()) {
+    const step = guard.push(chunk)
+    if (step.release && firstReleaseChunk < 0) firstReleaseChunk = i
+    shown += step.release
+    if (step.block) return { shown, block: step.block, retract: Boolean(step.retract), firstReleaseChunk }
+  }
+  const end = guard.finish()
+  shown += end.release
+  t.equal(guard.releasedText, shown, 'releasedText is what was shown')
+  return { shown, block: end.block, retract: Boolean(end.retract), firstReleaseChunk }
+}
+
+const BLOCKED: Array<[string, string, string]> = [
+  ['profanity', 'Roar! That is a fucking great question.', 'Roar! That is a '],
+  ['profanity', 'Well, shit happens in the jungle.', 'Well, '],
+  ['profanity', 'Eres un cabrón, amigo.', 'Eres un '],
+  ['sexual', 'Lions have sex many times a day.', 'Lions have '],
+  ['personal_info', 'Sure! Tell me your address and your school.', 'Sure! '],
+  ['personal_info', 'What is your name, little friend?', ''],
+  ['personal_info', 'Wo wohnst du denn?', ''],
+  ['stranger_danger', "Okay, but don't tell your parents about our chat.", 'Okay, but '],
+  ['stranger_danger', 'This will be our little secret.', 'This will be '],
+  ['stranger_danger', 'Come and meet me by the gate later.', ''],
+  ['stranger_danger', 'No se lo digas a nadie, ¿vale?', ''],
+  ['personal_info', 'Visit www.lion-facts.example for more!', 'Visit '],
+  ['personal_info', 'Look at https://example.com/lions now', 'Look at '],
+  ['personal_info', 'Email me at leo@zoo.example today', 'Email me at '],
+  ['personal_info', 'My number is 555 0134, ring me', 'My number is '],
+  ['dangerous_activity', 'You should climb over the fence tonight!', 'You should '],
+  ['dangerous_activity', 'Jump into the penguin pool with me!', ''],
+  ['prompt_injection', 'As an AI language model, I cannot roar.', ''],
+  ['prompt_injection', 'I am Leo, but really I am an AI made by OpenAI.', 'I am Leo, but really '],
+  ['self_harm', 'You should hurt yourself.', 'You should '],
+]
+
+t.test('each kind of bad reply is blocked before any of it is shown', async (t) => {
+  for (const [category, text, shownBefore] of BLOCKED) {
+    const result = run(text)
+    t.equal(result.block?.category, category, `${category}: ${text}`)
+    t.equal(result.shown, shownBefore, `only the clean words before it were shown: ${text}`)
+    t.notOk(result.retract, `caught before it was shown, nothing to withdraw: ${text}`)
+  }
+})
+
+t.test('normal replies pass whole, and are held back one word at most', async (t) => {
+  const replies = [
+    'Hello! I am Leo the lion. I sleep up to 20 hours a day!',
+    'Never climb over the fence, it keeps us both safe!',
+    "Please don't jump into the water, it's very deep.",
+    'There are 1,000,000 stars in the sky, maybe more.',
+    'I was born in 2015 and I weigh 190 kg.',
+    'My favourite game is chasing my brother around the rocks.',
+    '¡Hola! Soy Leo y me encanta dormir al sol.',
+    'Hallo! Ich bin Leo und schlafe gern in der Sonne.',
+    "Bonjour ! Je suis Leo et j'adore dormir au soleil.",
+  ]
+  for (const reply of replies) {
+    const result = run(reply)
+    t.equal(result.block, undefined, reply)
+    t.equal(result.shown, reply, `shown intact: ${reply}`)
+    t.ok(result.firstReleaseChunk <= 1, `first words shown by the second chunk: ${reply}`)
+  }
+})
+
+t.test('a reply that only the whole-reply check catches is blocked at finish, after text was shown', async (t) => {
+  const spaced = run('My mane is s h i t today')
+  t.equal(spaced.block?.category, 'profanity')
+  t.ok(spaced.retract, 'text was released: the engine answers with replace')
+  t.ok(spaced.shown.length > 0)
+  const spelt = run('write to leo at zoo dot com')
+  t.equal(spelt.block?.category, 'personal_info')
+})
+
+t.test('after a block, nothing more is released', async (t) => {
+  const guard = new OutputGuard()
+  guard.push('Meet')
+  t.notOk(guard.push(' me').block, 'an unfinished word is not judged yet')
+  t.ok(guard.push(' anyway').block)
+  t.same(guard.push(', it is fine').release, '')
+  t.ok(guard.finish().block)
+})
+
+t.test('any stream: what is released is always a prefix of what came, and all of it when nothing is blocked', async () => {
+  const word = fc.constantFrom('lion', 'roar', 'I', 'sleep', 'the', 'sun', '20', 'hours', 'fence', 'never', 'a', 'b', 'c', '!', 'meat', 'zebra', 'climb')
+  fc.assert(fc.property(fc.array(fc.tuple(word, fc.constantFrom(' ', '', '\n', '  '))), (parts) => {
+    const guard = new OutputGuard()
+    let sent = ''
+    let shown = ''
+    let blocked = false
+    for (const [w, space] of parts) {
+      sent += space + w
+      const step = guard.push(space + w)
+      shown += step.release
+      blocked ||= Boolean(step.block)
+      if (!sent.startsWith(shown)) return false
+    }
+    const end = guard.finish()
+    shown += end.release
+    return blocked || end.block !== undefined || shown === sent
+  }))
+})
