@@ -1,7 +1,9 @@
 import fp from 'fastify-plugin'
 import { AccessControl } from '../src/core/access.ts'
 import { ConversationEngine } from '../src/core/engine.ts'
+import { SafetyLayer } from '../src/core/safety/layer.ts'
 import { TurnService } from '../src/core/turns.ts'
+import { OpenAiModeration } from '../src/llm/openai-moderation.ts'
 import { CLOSE_RESTARTING } from '../src/streaming/ws-session.ts'
 
 declare module 'fastify' {
@@ -17,6 +19,10 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const { config } = app
+    const { safety } = config
+    const moderation = safety.moderation === 'openai' && config.llm.apiKey
+      ? new OpenAiModeration({ apiKey: config.llm.apiKey, baseURL: config.llm.baseURL })
+      : undefined
     const engine = new ConversationEngine({
       storage: app.storage,
       llm: app.llm,
@@ -24,6 +30,10 @@ export default fp(
       log: app.log,
       contextMessages: config.llm.contextMessages,
       maxConcurrentTurnsPerUser: config.limits.concurrentTurnsPerUser,
+      safety: new SafetyLayer({
+        helpText: safety.helpText, moderation, moderationTimeoutMs: safety.moderationTimeoutMs,
+        identifierSecret: safety.identifierSecret ?? config.auth.secret, log: app.log,
+      }),
     })
     const access = new AccessControl(app.storage, engine)
     app.decorate('engine', engine)

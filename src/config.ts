@@ -52,6 +52,11 @@ const EnvSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 25000 }),
   STREAM_BUFFER_TTL_MS: Type.Integer({ minimum: 1000, default: 300000 }),
   STREAM_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, default: 1048576 }),
+
+  MODERATION: Type.Enum(['local', 'openai'], { default: 'local' }),
+  MODERATION_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 10000, default: 1500 }),
+  SAFETY_HELP_TEXT: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  SAFETY_ID_SECRET: Type.Optional(Type.String({ minLength: 16 })),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -78,6 +83,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) {
     throw new ConfigError('JWT_SECRET and JWT_PUBLIC_KEY are both set: set exactly one')
+  }
+  if (e.MODERATION === 'openai' && !e.OPENAI_API_KEY) {
+    throw new ConfigError('MODERATION: openai needs OPENAI_API_KEY (or set MODERATION=local)')
   }
   const publicKey = e.JWT_PUBLIC_KEY && normalizePem(e.JWT_PUBLIC_KEY)
   if (publicKey) {
@@ -138,6 +146,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bufferTtlMs: e.STREAM_BUFFER_TTL_MS,
       /** A consumer with more unsent bytes than this is disconnected (it can resume). */
       maxBufferedBytes: e.STREAM_MAX_BUFFERED_BYTES,
+    },
+    safety: {
+      /** `local`: the gateway's own checks; `openai`: OpenAI's moderation endpoint as well. */
+      moderation: e.MODERATION,
+      /** How long the moderation endpoint may take before the local verdict stands alone. */
+      moderationTimeoutMs: e.MODERATION_TIMEOUT_MS,
+      /** Appended to every support reply (a helpline, where the zoo's first aid is). */
+      helpText: e.SAFETY_HELP_TEXT,
+      /** Key of the hashed `safety_identifier` sent upstream. */
+      identifierSecret: e.SAFETY_ID_SECRET,
     },
   }
 }

@@ -104,16 +104,16 @@ t.test('silence before the first token: each attempt is aborted (the upstream se
 for (const fault of ['stall', 'drop'] as const) {
   t.test(`${fault} after the first token: error upstream_failed, the partial reply stored as failed, no retry`, async (t) => {
     const closedBefore = fake.closedEarly()
-    fake.enqueue({ kind: fault, afterChunks: 1, chunks: ['I was just ', 'about to say'] })
+    fake.enqueue({ kind: fault, afterChunks: 1, chunks: ['Once upon a time ', 'there was'] })
     let events!: Awaited<ReturnType<typeof collectSse>>
     t.equal(await requestsDuring(async () => { events = await collectSse(await streamTurn({ animalId: 'lion', message: 'Tell me a story' })) }), 1)
-    t.same(events.filter((e) => e.event === 'message').map((e) => e.data.delta), ['I was just '])
+    t.same(events.filter((e) => e.event === 'message').map((e) => e.data.delta), ['Once upon a time '])
     t.match(events.at(-1), { event: 'error', data: { code: 'upstream_failed', retryable: true } })
     t.notOk(events.some((e) => e.event === 'complete'))
     if (fault === 'stall') await fake.waitForClientClose(closedBefore + 1)
 
     const [stored] = await history(events[0].data.sessionId as string)
-    t.match(stored, { status: 'failed', reply: 'I was just ', userMessage: 'Tell me a story' })
+    t.match(stored, { status: 'failed', reply: 'Once upon a time ', userMessage: 'Tell me a story' })
   })
 }
 

@@ -16,7 +16,10 @@ const turn = (body: object, headers: Record<string, string> = {}) =>
 t.test('the model\'s chunks stream through as message deltas, with its usage stored', async (t) => {
   fake.enqueue({ kind: 'stream', chunks: ['I eat ', 'zebras ', 'and antelope.'] })
   const events = await collectSse(await turn({ animalId: 'lion', message: 'What do you eat?' }, { accept: 'text/event-stream' }))
-  t.same(events.filter((e) => e.event === 'message').map((e) => e.data.delta), ['I eat ', 'zebras ', 'and antelope.'])
+  // The output guard releases text once checked ("eat" waits for the word after it: "eat bleach"?).
+  const deltas = events.filter((e) => e.event === 'message').map((e) => e.data.delta)
+  t.ok(deltas.length > 1, 'streamed in pieces')
+  t.equal(deltas.join(''), 'I eat zebras and antelope.')
   t.equal(events[0].data.model, 'gpt-test')
   const complete = events.find((e) => e.event === 'complete')!.data
   t.match(complete, { reply: 'I eat zebras and antelope.', finishReason: 'stop', usage: { completionTokens: 3 } })

@@ -4,10 +4,13 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { contextTurns } from './context.ts'
-import { AppError, badRequest, errorData, notFound, type ErrorData } from './errors.ts'
+import { AppError, badRequest, ContentFilterError, errorData, notFound, type ErrorData } from './errors.ts'
 import type { Log } from './log.ts'
 import type { EventListener, LlmProvider, StoragePort, Subscription, TurnHub, TurnInfo, TurnWriter } from './ports.ts'
 import { buildMessages } from './prompt.ts'
+import { SafetyLayer, type InputDecision } from './safety/layer.ts'
+import { scrubPersonalDetails } from './safety/scrub.ts'
+import { SEVERITIES, type SafetyFlag } from './safety/types.ts'
 import { CANCELLED, completeData, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
 import type { Animal, Caller, Sampling, Session, Turn, TurnStatus } from './types.ts'
 
@@ -36,7 +39,17 @@ export interface EngineOptions {
   /** How many earlier messages go to the model as context. */
   contextMessages: number
   maxConcurrentTurnsPerUser: number
+  /** The safety layer every turn passes (default: local checks only, no help text). */
+  safety?: SafetyLayer
+  /**
+   * Told about every turn the safety layer flagged, once the turn is stored (or its storing
+   * failed): `turn.safety` holds the flags, `turn.userMessage` the scrubbed message.
+   */
+  onSafetyFlags?: (turn: Turn) => void
 }
+
+/** The `model` of a turn the safety layer answered itself (support or redirect). */
+export const SAFETY_MODEL = 'safety'
 
 const SHUTTING_DOWN: ErrorData = { code: 'shutting_down', message: 'The server is restarting; please send the message again', retryable: true }
 
@@ -50,6 +63,8 @@ export class ConversationEngine {
   readonly #log: Log
   readonly #contextMessages: number
   readonly #maxPerUser: number
+  readonly #safety: SafetyLayer
+  readonly #onSafetyFlags: ((turn: Turn) => void) | undefined
   readonly #running = new Map<string, { done: Promise<void>; abort: AbortController }>()
   readonly #runningPerUser = new Map<string, number>()
   /** startTurn calls in progress per (user, clientTurnId): duplicates on this instance wait for the first. */
@@ -65,6 +80,8 @@ export class ConversationEngine {
     this.#log = options.log
     this.#contextMessages = options.contextMessages
     this.#maxPerUser = options.maxConcurrentTurnsPerUser
+    this.#safety = options.safety ?? new SafetyLayer({ moderationTimeoutMs: 0, log: options.log })
+    this.#onSafetyFlags = options.onSafetyFlags
   }
 
   /**
@@ -93,6 +110,8 @@ export class ConversationEngine {
     ])
     if (!animal) throw notFound(`animal '${input.animalId}'`, 'animalId')
     const existing = input.sessionId ? ownSession(caller, input.sessionId, session, animal) : undefined
+    // Before anything is stored or asked: the message is classified and its personal details scrubbed.
+    const decision = await this.#safety.checkInput(message, animal.name)
 
     const turnId = randomUUID()
     if (input.clientTurnId) {
@@ -113,10 +132,13 @@ export class ConversationEngine {
       if (!existing) await this.#storage.createSession(newSession(info))
       const turn: Turn = {
         turnId, sessionId, userId: caller.sub, animalId: animal.animalId, clientTurnId: input.clientTurnId,
-        userMessage: message, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.#llm.model,
+        userMessage: decision.scrubbed, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.#llm.model,
         usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
       }
-      this.#track(caller.sub, turnId, abort, this.#generate(writer, info, turn, animal, history, abort.signal, startedAt, input.sampling))
+      const generation = decision.reply === undefined
+        ? this.#generate(writer, info, turn, animal, history, abort.signal, startedAt, decision, input.sampling)
+        : this.#answerFixed(writer, info, turn, decision, decision.reply, startedAt)
+      this.#track(caller.sub, turnId, abort, generation)
     } catch (err) {
       writer.emit('error', errorData(err))
       this.#markUnstored(turnId, input.clientTurnId)
@@ -167,33 +189,91 @@ export class ConversationEngine {
     }
   }
 
+  /** A support or redirect: the safety layer's fixed reply, the model not asked. */
+  async #answerFixed(writer: TurnWriter, info: TurnInfo, turn: Turn, decision: InputDecision, reply: string, startedAt: number): Promise<void> {
+    writer.emit('metadata', metadataData(info))
+    writer.emit('typing', { state: 'start' })
+    writer.emit('message', { delta: reply, index: 0 })
+    Object.assign(turn, { reply, model: SAFETY_MODEL, finishReason: 'safety', status: 'complete' satisfies TurnStatus })
+    turn.safety = { action: decision.action, flags: decision.flags }
+    turn.firstTokenMs = turn.latencyMs = Math.round(performance.now() - startedAt)
+    await this.#finish(writer, turn)
+  }
+
   async #generate(
-    writer: TurnWriter, info: TurnInfo, turn: Turn, animal: Animal, history: Turn[], signal: AbortSignal, startedAt: number,
+    writer: TurnWriter, info: TurnInfo, turn: Turn, animal: Animal, history: Turn[], signal: AbortSignal, startedAt: number, decision: InputDecision,
     sampling: Sampling | undefined,
   ): Promise<void> {
     writer.emit('metadata', metadataData(info))
     writer.emit('typing', { state: 'start' })
-    let reply = ''
+    const guard = this.#safety.outputGuard()
+    // Aborted at once when the guard blocks the reply, so the model stops generating.
+    const stopUpstream = new AbortController()
+    const upstreamSignal = AbortSignal.any([signal, stopUpstream.signal])
     let index = 0
+    let blocked: { flag: SafetyFlag; shown: boolean } | undefined
+    const release = (text: string) => {
+      if (!text) return
+      if (index === 0) turn.firstTokenMs = Math.round(performance.now() - startedAt)
+      writer.emit('message', { delta: text, index: index++ })
+    }
     try {
-      const messages = buildMessages(animal, history, turn.userMessage, this.#contextMessages)
-      for await (const chunk of this.#llm.stream({ animal, messages, question: turn.userMessage, signal, sampling })) {
+      const messages = buildMessages(animal, contextFor(history), turn.userMessage, this.#contextMessages)
+      const request = { animal, messages, question: turn.userMessage, signal: upstreamSignal, sampling, safetyIdentifier: this.#safety.identify(turn.userId) }
+      stream: for await (const chunk of this.#llm.stream(request)) {
         if (chunk.type === 'deltas') {
-          if (index === 0) turn.firstTokenMs = Math.round(performance.now() - startedAt)
           for (const text of chunk.texts) {
-            reply += text
-            writer.emit('message', { delta: text, index: index++ })
+            const step = guard.push(text)
+            release(step.release)
+            if (step.block) {
+              blocked = { flag: { ...step.block, source: 'output' }, shown: guard.releasedText !== '' }
+              break stream
+            }
           }
         } else {
           Object.assign(turn, { usage: chunk.usage, finishReason: chunk.finishReason, model: chunk.model, status: 'complete' satisfies TurnStatus })
         }
       }
-      if (turn.status !== 'complete') throw new Error('the model stream ended without an end chunk')
+      if (blocked) stopUpstream.abort()
+      else if (turn.status !== 'complete') throw new Error('the model stream ended without an end chunk')
+      else if (turn.finishReason === 'content_filter') blocked = { flag: providerFlag(decision), shown: guard.releasedText !== '' }
+      else {
+        const end = guard.finish()
+        release(end.release)
+        const late = end.block ?? (await this.#safety.secondOpinion(guard.releasedText))
+        if (late) blocked = { flag: { ...late, source: 'output' }, shown: guard.releasedText !== '' }
+      }
     } catch (err) {
-      return this.#endEarly(writer, turn, reply, startedAt, signal, err)
+      if (!(err instanceof ContentFilterError) || signal.aborted) return this.#endEarly(writer, turn, guard.releasedText, startedAt, signal, err)
+      blocked = { flag: providerFlag(decision), shown: guard.releasedText !== '' }
     }
-    turn.reply = reply
+    const flags = [...decision.flags]
+    if (blocked) {
+      // The blocked text goes nowhere: not stored, not replayed; the child gets the safe reply.
+      const safe = this.#safety.safeReply(decision.language)
+      if (blocked.shown) {
+        writer.retractText()
+        writer.emit('replace', { reply: safe, reason: blocked.flag.category })
+      } else {
+        release(safe)
+      }
+      flags.push(blocked.flag)
+      Object.assign(turn, { reply: safe, finishReason: 'content_filter', status: 'complete' satisfies TurnStatus })
+    } else {
+      turn.reply = guard.releasedText
+      if (decision.privacyReminder) {
+        const reminder = `${turn.reply ? '\n\n' : ''}${this.#safety.privacyReminder(decision.language)}`
+        release(reminder)
+        turn.reply += reminder
+      }
+    }
+    if (flags.length > 0) turn.safety = { action: blocked ? 'redirect' : decision.action, flags }
     turn.latencyMs = Math.round(performance.now() - startedAt)
+    await this.#finish(writer, turn)
+  }
+
+  /** `typing stop`, `complete`, then the turn is stored and `storage` says so. */
+  async #finish(writer: TurnWriter, turn: Turn): Promise<void> {
     writer.emit('typing', { state: 'stop' })
     writer.emit('complete', completeData(turn))
     turn.endSeq = writer.nextSeq
@@ -204,6 +284,17 @@ export class ConversationEngine {
       this.#log.error({ err, turnId: turn.turnId }, 'reply generated but not stored')
       this.#markUnstored(turn.turnId, turn.clientTurnId)
       writer.emit('error', { code: 'storage_failed', message: 'The reply could not be saved; please try again', retryable: true })
+    } finally {
+      this.#reportSafety(turn)
+    }
+  }
+
+  #reportSafety(turn: Turn): void {
+    if (!turn.safety || !this.#onSafetyFlags) return
+    try {
+      this.#onSafetyFlags(turn)
+    } catch (err) {
+      this.#log.error({ err, turnId: turn.turnId }, 'safety observer failed')
     }
   }
 
@@ -223,6 +314,8 @@ export class ConversationEngine {
     } catch (storeErr) {
       this.#log.error({ err: storeErr, turnId: turn.turnId }, 'partial turn not stored')
       this.#markUnstored(turn.turnId, turn.clientTurnId)
+    } finally {
+      this.#reportSafety(turn)
     }
     writer.emit('error', ending)
   }
@@ -278,6 +371,26 @@ export class ConversationEngine {
   async #animalName(animalId: string): Promise<string> {
     return (await this.#storage.getAnimal(animalId))?.name ?? animalId
   }
+}
+
+/**
+ * The earlier turns the model sees: only those it answered (not a support or redirect), with
+ * their messages scrubbed again (turns stored before scrubbing existed may hold details).
+ */
+function contextFor(history: Turn[]): Turn[] {
+  return history
+    .filter((turn) => turn.model !== SAFETY_MODEL)
+    .map((turn) => ({ ...turn, userMessage: scrubPersonalDetails(turn.userMessage).text }))
+}
+
+/**
+ * A provider's content filter does not say why. The flag takes the strongest category the
+ * input check found, or `prompt_injection` (the message led the model to what its provider
+ * refuses) when it found none.
+ */
+function providerFlag(decision: InputDecision): SafetyFlag {
+  const [strongest] = [...decision.flags].sort((a, b) => SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity))
+  return strongest ? { ...strongest, source: 'provider' } : { category: 'prompt_injection', severity: 'medium', source: 'provider' }
 }
 
 /** `message`: 1..2000 characters after trimming. */

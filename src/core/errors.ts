@@ -115,3 +115,14 @@ export class UpstreamError extends AppError {
     this.rateLimited = options.rateLimited ?? false
   }
 }
+
+/**
+ * The model provider's own content filter refused (an HTTP 400 `content_filter`): a safety event,
+ * answered with the animal's safe reply, never an outage and never a reason to fall back.
+ */
+export class ContentFilterError extends Error {
+  constructor(message = 'the model provider filtered this request', options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ContentFilterError'
+  }
+}

@@ -3,6 +3,7 @@
 // src/streaming/, each caching its own serialisation per event, so every listener of a format
 // reuses one string.
 import type { ErrorData } from './errors.ts'
+import type { TurnSafety } from './safety/types.ts'
 import type { Usage } from './types.ts'
 
 /** The `data` of each event type: the one list of event types and their payloads. */
@@ -14,7 +15,7 @@ export interface EventPayloads {
   /** One text chunk as the model produces it. */
   message: { delta: string; index: number }
   /** Generation ended. `model` is the model that actually answered (the fallback may differ from metadata's). */
-  complete: { reply: string; usage: Usage; latencyMs: number; finishReason: string; model: string }
+  complete: { reply: string; usage: Usage; latencyMs: number; finishReason: string; model: string; safety?: TurnSafety }
   /** The turn is durably saved: the last event of a successful turn. */
   storage: { stored: true; sessionId: string; turnId: string }
   /** Released text was blocked after the fact: the client replaces the turn's text with `reply`. */

@@ -71,6 +71,8 @@ export interface LlmRequest {
   signal: AbortSignal
   /** The client's temperature and token budget for this reply, when it gave any. */
   sampling?: Sampling
+  /** A hash of the visitor's id for the provider's abuse monitoring (`safety_identifier`), never the id. */
+  safetyIdentifier?: string
 }
 
 export type LlmChunk =
@@ -90,7 +92,11 @@ export interface SummaryResult {
 export interface LlmProvider {
   /** The model name announced in `metadata` before generation starts. */
   readonly model: string
-  /** Streams `deltas`, then exactly one `end`. Throws UpstreamError on failure; honours signal. */
+  /**
+   * Streams `deltas`, then exactly one `end` (finishReason `content_filter` when the provider's
+   * filter cut the reply). Throws UpstreamError on failure, ContentFilterError when the provider
+   * refused the request; honours signal.
+   */
   stream(request: LlmRequest): AsyncIterable<LlmChunk>
   summarize(animal: Animal, turns: Turn[], signal: AbortSignal): Promise<SummaryResult>
 }
@@ -118,6 +124,11 @@ export interface Subscription {
 /** The engine's pen on one turn's log: each event is written once, with the next seq. */
 export interface TurnWriter {
   emit<K extends EventType>(type: K, data: EventPayloads[K]): TurnEvent
+  /**
+   * Empties the text of every `message` event so far (ids and order stay): the safety layer
+   * withdrew text already shown, and a resume from any id must never show it again.
+   */
+  retractText(): void
   /** Sequence number the next event will get. */
   readonly nextSeq: number
 }

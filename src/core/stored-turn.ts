@@ -44,7 +44,10 @@ export function metadataData(info: TurnInfo): EventPayloads['metadata'] {
 }
 
 export function completeData(turn: Turn): EventPayloads['complete'] {
-  return { reply: turn.reply, usage: turn.usage, latencyMs: turn.latencyMs, finishReason: turn.finishReason ?? 'stop', model: turn.model }
+  return {
+    reply: turn.reply, usage: turn.usage, latencyMs: turn.latencyMs, finishReason: turn.finishReason ?? 'stop', model: turn.model,
+    ...(turn.safety ? { safety: turn.safety } : {}),
+  }
 }
 
 export function storageData(turn: Turn): EventPayloads['storage'] {

@@ -36,6 +36,12 @@ class TurnLog implements TurnWriter {
     return event
   }
 
+  retractText(): void {
+    for (const [seq, event] of this.events.entries()) {
+      if (event.type === 'message') this.events[seq] = createEvent(this.info.turnId, seq, 'message', { delta: '', index: event.data.index })
+    }
+  }
+
   subscribe(afterSeq: number, listener: EventListener): Subscription {
     // Replay and registration happen in one synchronous step, so no live event slips between them.
     for (let seq = afterSeq + 1; seq < this.events.length; seq++) deliver(listener, this.events[seq])
@@ -70,6 +76,11 @@ export class MemoryTurnHub implements TurnHub {
 
   async info(turnId: string): Promise<TurnInfo | undefined> {
     return this.#logs.get(turnId)?.info
+  }
+
+  /** The events of a buffered turn, in order (for a hub that mirrors them elsewhere). */
+  events(turnId: string): readonly TurnEvent[] {
+    return this.#logs.get(turnId)?.events ?? []
   }
 
   async attach(turnId: string, afterSeq: number, listener: EventListener): Promise<Subscription | undefined> {

@@ -1,4 +1,5 @@
 // Domain types shared by the core, the adapters and the routes. Plain data, no behaviour.
+import type { TurnSafety } from './safety/types.ts'
 import type { Language } from './text/language.ts'
 
 export const ROLES = ['user', 'parent', 'zookeeper', 'admin'] as const
@@ -109,6 +110,8 @@ export interface Turn {
   /** Sequence number of the turn's final event (`storage` or `error`), so a resume after the
    * live buffer expired can rebuild the ending with the ids the client already expects. */
   endSeq?: number
+  /** What the safety layer flagged in this turn; absent when nothing was. */
+  safety?: TurnSafety
 }
 
 export interface Page<T> {

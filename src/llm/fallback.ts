@@ -1,7 +1,9 @@
 // Keeps the kiosk talking when the model is down: if the primary fails before its first word
 // (after its own retries), the offline responder answers instead and says so in `model`.
 // A failure after the first word is not hidden (the visitor saw a reply start; the engine stores
-// it as failed), and a cancel is never answered by someone else.
+// it as failed), a cancel is never answered by someone else, and neither is the provider's
+// content filter refusing (a safety event the engine answers with the safe reply).
+import { ContentFilterError } from '../core/errors.ts'
 import type { Log } from '../core/log.ts'
 import type { LlmChunk, LlmProvider, LlmRequest, SummaryResult } from '../core/ports.ts'
 import type { Animal, Turn } from '../core/types.ts'
@@ -37,7 +39,7 @@ export class FallbackProvider implements LlmProvider {
       }
       return
     } catch (err) {
-      if (started || isAbortError(err) || request.signal.aborted) throw err
+      if (started || isAbortError(err) || request.signal.aborted || err instanceof ContentFilterError) throw err
       this.#warn(err)
     }
     const model = fallbackModelName(this.#fallback, this.#primary)

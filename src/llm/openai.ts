@@ -54,7 +54,7 @@ export class OpenAiProvider implements LlmProvider {
     this.#client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: options.timeoutMs, fetch: upstreamFetch })
   }
 
-  async *stream({ messages, signal, sampling }: LlmRequest): AsyncIterable<LlmChunk> {
+  async *stream({ messages, signal, sampling, safetyIdentifier }: LlmRequest): AsyncIterable<LlmChunk> {
     // A client's wishes (the OpenAI facade) within the configured bounds: never more tokens than OPENAI_MAX_TOKENS.
     const temperature = sampling?.temperature ?? this.#options.temperature
     const maxTokens = Math.min(sampling?.maxTokens ?? this.#options.maxTokens, this.#options.maxTokens)
@@ -77,6 +77,7 @@ export class OpenAiProvider implements LlmProvider {
               max_tokens: maxTokens,
               stream: true,
               stream_options: { include_usage: true },
+              ...(safetyIdentifier ? { safety_identifier: safetyIdentifier } : {}),
             },
             { signal: call.signal },
           )

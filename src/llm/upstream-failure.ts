@@ -1,11 +1,12 @@
 // What a failed attempt at the model means: the UpstreamError to report, and whether another
 // attempt may help. Only rate limits, server errors, broken connections and timeouts are worth
 // retrying; any other 4xx (bad request, bad key, unknown model) would fail the same way again.
+// A 400 whose code is `content_filter` is the provider's filter refusing: a safety event.
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai'
-import { UpstreamError } from '../core/errors.ts'
+import { ContentFilterError, UpstreamError } from '../core/errors.ts'
 
 export interface Failure {
-  error: UpstreamError
+  error: UpstreamError | ContentFilterError
   retryable: boolean
 }
 
@@ -16,6 +17,9 @@ export function describeFailure(err: unknown, timedOut: boolean): Failure {
   if (err instanceof UpstreamError) return { error: err, retryable: true }
   if (err instanceof APIConnectionError) {
     return { error: new UpstreamError('could not reach the model', { cause: err }), retryable: true }
+  }
+  if (err instanceof APIError && err.status === 400 && err.code === 'content_filter') {
+    return { error: new ContentFilterError(undefined, { cause: err }), retryable: false }
   }
   if (err instanceof APIError && typeof err.status === 'number') {
     const { status } = err

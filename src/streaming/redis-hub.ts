@@ -81,6 +81,10 @@ export class RedisTurnHub implements TurnHub {
         this.#mirror(event)
         return event
       },
+      retractText: () => {
+        writer.retractText()
+        this.#rewrite(info.turnId)
+      },
     }
   }
 
@@ -128,6 +132,17 @@ export class RedisTurnHub implements TurnHub {
       tx.pexpire(streamKey, ORPHAN_TTL_MS)
     }
     this.#write(tx, event.turnId)
+  }
+
+  /**
+   * Replaces the turn's stream with the local log as it is now (after a retraction), in one
+   * transaction: the withdrawn text leaves Redis, and the entry ids stay, so readers go on.
+   */
+  #rewrite(turnId: string): void {
+    const streamKey = this.#streamKey(turnId)
+    const tx = this.#writer.multi().del(streamKey)
+    for (const event of this.#local.events(turnId)) tx.xadd(streamKey, 'MAXLEN', this.#options.maxEventsPerTurn, `${event.seq + 1}-0`, 'ws', wsFrame(event))
+    this.#write(tx.pexpire(streamKey, ORPHAN_TTL_MS), turnId)
   }
 
   /** Redis trouble must not break the turn: local listeners still get every event. */

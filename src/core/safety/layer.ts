@@ -5,6 +5,7 @@
 import type { Log } from '../log.ts'
 import type { Language } from '../text/language.ts'
 import { classifyInput, type InputVerdict } from './classify.ts'
+import { safetyIdentifier } from './identifier.ts'
 import { moderateWithin, type ModerationFinding, type ModerationPort } from './moderation.ts'
 import { OutputGuard, type OutputBlock } from './output-guard.ts'
 import { privacyReminder, redirectReply, safeReply, SUPPORT_CATEGORIES, supportReply } from './replies.ts'
@@ -17,8 +18,14 @@ export interface SafetyOptions {
   moderation?: ModerationPort
   /** How long the service may take before the local verdict stands alone. */
   moderationTimeoutMs: number
+  /** Key of the hashed `safety_identifier` (SAFETY_ID_SECRET). */
+  identifierSecret?: string
   log: Log
 }
+
+/** The key when none is configured: ids stay unreadable to the provider, but set your own. */
+const DEFAULT_IDENTIFIER_SECRET = 'animal-chat-gateway'
+
 
 export interface InputDecision extends InputVerdict {
   /** The fixed reply of a `support` or `redirect` (the model is not asked). */
@@ -46,6 +53,11 @@ export class SafetyLayer {
       ? supportReply(verdict.replyCategory, verdict.language, this.#options.helpText)
       : redirectReply(verdict.replyCategory, verdict.language, animalName)
     return { ...verdict, reply }
+  }
+
+  /** The visitor as the model provider may know them: a keyed hash, never the id itself. */
+  identify(userId: string): string {
+    return safetyIdentifier(userId, this.#options.identifierSecret ?? DEFAULT_IDENTIFIER_SECRET)
   }
 
   outputGuard(): OutputGuard {
