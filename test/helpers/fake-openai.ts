@@ -27,6 +27,10 @@
  *
  * Usage reported: prompt_tokens = number of words in all messages, completion_tokens = number of
  * chunks; so tests can tell real usage from an estimate.
+ *
+ * POST /v1/moderations answers like OpenAI's moderation endpoint: nothing flagged unless
+ * setModeration({ flagged: ['self-harm/intent'] }); { status } answers an error, { delayMs } is slow.
+ * fake.moderationRequests holds what it was asked.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -44,11 +48,23 @@ export interface FakeRequest {
   body: any
 }
 
+export interface FakeModeration {
+  /** Moderation categories to flag, e.g. 'self-harm/intent'. */
+  flagged?: string[]
+  /** Answer this HTTP status instead. */
+  status?: number
+  /** Wait this long before answering. */
+  delayMs?: number
+}
+
 export interface FakeOpenAI {
   /** Base URL including /v1, for OPENAI_BASE_URL or `new OpenAI({ baseURL })`. */
   url: string
   /** Every chat completion request received, in order. */
   requests: FakeRequest[]
+  /** Every moderation request received, in order. */
+  moderationRequests: FakeRequest[]
+  setModeration(behaviour: FakeModeration): void
   enqueue(...behaviours: FakeBehaviour[]): void
   /** How many clients hung up before their response was complete. */
   closedEarly(): number
@@ -83,9 +99,16 @@ function errorBody(status: number): unknown {
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+const MODERATION_CATEGORIES = [
+  'harassment', 'harassment/threatening', 'hate', 'hate/threatening', 'illicit', 'illicit/violent', 'self-harm',
+  'self-harm/instructions', 'self-harm/intent', 'sexual', 'sexual/minors', 'violence', 'violence/graphic',
+]
+
 export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   const queue: FakeBehaviour[] = []
   const requests: FakeRequest[] = []
+  const moderationRequests: FakeRequest[] = []
+  let moderation: FakeModeration = {}
   let closedEarly = 0
   let closing = false
   const waiters: Array<{ count: number; resolve: () => void }> = []
@@ -181,8 +204,33 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     res.end('data: [DONE]\n\n')
   }
 
+  async function moderate(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let raw = ''
+    for await (const part of req) raw += part
+    const body = JSON.parse(raw)
+    moderationRequests.push({ path: req.url ?? '', headers: req.headers, body })
+    const { flagged = [], status, delayMs } = moderation
+    if (delayMs) await wait(delayMs)
+    if (res.destroyed) return
+    if (status) {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(errorBody(status)))
+      return
+    }
+    const categories = Object.fromEntries(MODERATION_CATEGORIES.map((name) => [name, flagged.includes(name)]))
+    const scores = Object.fromEntries(MODERATION_CATEGORIES.map((name) => [name, flagged.includes(name) ? 0.99 : 0.001]))
+    const types = Object.fromEntries(MODERATION_CATEGORIES.map((name) => [name, ['text']]))
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+      id: `modr-fake-${++sequence}`, model: body.model ?? 'omni-moderation-latest',
+      results: [{ flagged: flagged.length > 0, categories, category_scores: scores, category_applied_input_types: types }],
+    }))
+  }
+
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0]
+    if (req.method === 'POST' && (path === '/v1/moderations' || path === '/moderations')) {
+      moderate(req, res).catch(() => res.destroy())
+      return
+    }
     if (req.method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/chat/completions')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'not found' } }))
       return
@@ -195,6 +243,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    moderationRequests,
+    setModeration: (behaviour) => void (moderation = behaviour),
     enqueue: (...behaviours) => void queue.push(...behaviours),
     closedEarly: () => closedEarly,
     waitForClientClose: (count = 1) =>
