@@ -29,7 +29,8 @@
  * chunks; so tests can tell real usage from an estimate.
  *
  * POST /v1/moderations answers like OpenAI's moderation endpoint: nothing flagged unless
- * setModeration({ flagged: ['self-harm/intent'] }); { status } answers an error, { delayMs } is slow.
+ * setModeration({ flagged: ['self-harm/intent'], match?: /only these inputs/ }); { status } answers
+ * an error, { delayMs } is slow.
  * fake.moderationRequests holds what it was asked.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -55,6 +56,8 @@ export interface FakeModeration {
   status?: number
   /** Wait this long before answering. */
   delayMs?: number
+  /** Flag only inputs that match (default: every input). */
+  match?: RegExp
 }
 
 export interface FakeOpenAI {
@@ -209,7 +212,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     for await (const part of req) raw += part
     const body = JSON.parse(raw)
     moderationRequests.push({ path: req.url ?? '', headers: req.headers, body })
-    const { flagged = [], status, delayMs } = moderation
+    const { status, delayMs, match } = moderation
+    const flagged = !match || match.test(String(body.input)) ? (moderation.flagged ?? []) : []
     if (delayMs) await wait(delayMs)
     if (res.destroyed) return
     if (status) {
