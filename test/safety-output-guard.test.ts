@@ -28,34 +28,36 @@ const BLOCKED: Array<[string, string, string]> = [
   ['profanity', 'Well, shit happens in the jungle.', 'Well, '],
   ['profanity', 'Eres un cabrón, amigo.', 'Eres un '],
   ['sexual', 'Lions have sex many times a day.', 'Lions have '],
-  ['personal_info', 'Sure! Tell me your address and your school.', 'Sure! '],
-  ['personal_info', 'What is your name, little friend?', ''],
-  ['personal_info', 'Wo wohnst du denn?', ''],
-  ['stranger_danger', "Okay, but don't tell your parents about our chat.", 'Okay, but '],
-  ['stranger_danger', 'This will be our little secret.', 'This will be '],
-  ['stranger_danger', 'Come and meet me by the gate later.', ''],
-  ['stranger_danger', 'No se lo digas a nadie, ¿vale?', ''],
+  ['personal_info', 'Sure! Tell me your address and your school.', 'Sure! Tell '],
+  ['personal_info', 'What is your name, little friend?', 'What '],
+  ['personal_info', 'Wo wohnst du denn?', 'Wo '],
+  ['stranger_danger', "Okay, but don't tell your parents about our chat.", "Okay, but don't "],
+  ['stranger_danger', 'This will be our little secret.', 'This will be our '],
+  ['stranger_danger', 'Come and meet me by the gate later.', 'Come '],
+  ['stranger_danger', 'No se lo digas a nadie, ¿vale?', 'No '],
   ['personal_info', 'Visit www.lion-facts.example for more!', 'Visit '],
   ['personal_info', 'Look at https://example.com/lions now', 'Look at '],
   ['personal_info', 'Email me at leo@zoo.example today', 'Email me at '],
   ['personal_info', 'My number is 555 0134, ring me', 'My number is '],
-  ['dangerous_activity', 'You should climb over the fence tonight!', 'You should '],
-  ['dangerous_activity', 'Jump into the penguin pool with me!', ''],
-  ['prompt_injection', 'As an AI language model, I cannot roar.', ''],
-  ['prompt_injection', 'I am Leo, but really I am an AI made by OpenAI.', 'I am Leo, but really '],
-  ['self_harm', 'You should hurt yourself.', 'You should '],
+  ['dangerous_activity', 'You should climb over the fence tonight!', 'You should climb '],
+  ['dangerous_activity', 'Jump into the penguin pool with me!', 'Jump '],
+  ['prompt_injection', 'As an AI language model, I cannot roar.', 'As '],
+  ['prompt_injection', 'I am Leo, but really I am an AI made by OpenAI.', 'I am Leo, but really I '],
+  ['self_harm', 'You should hurt yourself.', 'You should hurt '],
 ]
 
-t.test('each kind of bad reply is blocked before any of it is shown', async (t) => {
+// At most the first word of a blocked phrase is shown ("don't" of "don't tell your parents"),
+// never the words that make it what it is.
+t.test('each kind of bad reply is blocked before its telling words are shown', async (t) => {
   for (const [category, text, shownBefore] of BLOCKED) {
     const result = run(text)
     t.equal(result.block?.category, category, `${category}: ${text}`)
-    t.equal(result.shown, shownBefore, `only the clean words before it were shown: ${text}`)
+    t.equal(result.shown, shownBefore, `only the words before it (and a phrase's first word) were shown: ${text}`)
     t.notOk(result.retract, `caught before it was shown, nothing to withdraw: ${text}`)
   }
 })
 
-t.test('normal replies pass whole, and are held back one word at most', async (t) => {
+t.test('normal replies pass whole, their first words shown with the chunk that brings them', async (t) => {
   const replies = [
     'Hello! I am Leo the lion. I sleep up to 20 hours a day!',
     'Never climb over the fence, it keeps us both safe!',
@@ -71,7 +73,7 @@ t.test('normal replies pass whole, and are held back one word at most', async (t
     const result = run(reply)
     t.equal(result.block, undefined, reply)
     t.equal(result.shown, reply, `shown intact: ${reply}`)
-    t.ok(result.firstReleaseChunk <= 1, `first words shown by the second chunk: ${reply}`)
+    t.equal(result.firstReleaseChunk, 0, `the first chunk is shown at once: ${reply}`)
   }
 })
 
@@ -82,6 +84,15 @@ t.test('a reply that only the whole-reply check catches is blocked at finish, af
   t.ok(spaced.shown.length > 0)
   const spelt = run('write to leo at zoo dot com')
   t.equal(spelt.block?.category, 'personal_info')
+})
+
+t.test('a word being typed waits only while it could still become a blocked word or a contact detail', async (t) => {
+  const guard = new OutputGuard()
+  t.equal(guard.push('Hello').release, 'Hello', '"Hello" cannot become anything blocked')
+  t.equal(guard.push('! Sh').release, '! ', '"Sh" could become "shit": it waits')
+  t.equal(guard.push('ine bright').release, 'Shine bright', 'settled by the next letters')
+  t.equal(guard.push(' 555').release, ' ', 'digits could be a phone number: they wait')
+  t.equal(guard.push(' lions').release, '555 lions', 'a lone number is fine')
 })
 
 t.test('after a block, nothing more is released', async (t) => {

@@ -1,8 +1,9 @@
-// The output guard: the model's reply is checked before the child sees it. Text is released
-// word by word once checked; what could still turn out to be the start of a blocked phrase
-// ("don't tell ..."), a phone number ("555 ...") or an unfinished word is held back until the
-// next words settle it. So a normal reply's first words wait for one more chunk at most, and a
-// blocked phrase is caught before any of it was shown. When the reply ends, the whole of it is
+// The output guard: the model's reply is checked before the child sees it. Text is released as
+// soon as nothing it could still become is blocked: a word being typed is held only while it
+// could turn into a blocked word ("sh..."), a URL, an email or a phone number; a phrase is held
+// from its second word ("don't tell ..." waits once "tell" follows "don't"), until the next word
+// settles it. A normal reply's first word is released with the chunk that brings it, and a
+// blocked phrase's telling words are never shown. When the reply ends, the whole of it is
 // checked once more, normalised (base64, s p a c e d letters): a hit there is on text already
 // shown, the rare case the engine answers with a `replace` event. Profanity is matched from the
 // data lists here, not through `obscenity` as on input: a model is not a child inventing
@@ -102,10 +103,30 @@ interface OutputCategory {
 }
 
 const categories = rules.categories as Record<SafetyCategory, OutputCategory>
-const index = new PhraseIndex(
-  Object.entries(categories).flatMap(([category, spec]) =>
-    spec.phrases.map((phrase) => ({ category: category as SafetyCategory, severity: spec.severity, negatable: spec.negatable ?? false, tokens: parsePhrase(phrase) }))),
-)
+const phrases: Phrase[] = Object.entries(categories).flatMap(([category, spec]) =>
+  spec.phrases.map((phrase) => ({ category: category as SafetyCategory, severity: spec.severity, negatable: spec.negatable ?? false, tokens: parsePhrase(phrase) })))
+const index = new PhraseIndex(phrases)
+
+/** Beginnings of the blocked single words ("s", "sh", "shi", "shit"): a word being typed that is one of them waits. */
+const blockedWordStarts = new Set<string>()
+const blockedStems: string[] = []
+for (const { tokens } of phrases.filter((phrase) => phrase.tokens.length === 1)) {
+  for (const word of tokens[0].words) for (let i = 1; i <= word.length; i++) blockedWordStarts.add(word.slice(0, i))
+  for (const stem of tokens[0].prefixes) {
+    blockedStems.push(stem)
+    for (let i = 1; i <= stem.length; i++) blockedWordStarts.add(stem.slice(0, i))
+  }
+}
+/** A word being typed with one of these may become a URL, an email or a phone number. */
+const CONTACT_START = /[\d@/:.+]/
+
+/** Whether the unfinished end of the reply may still become something the guard blocks. */
+function mayBecomeBlocked(tail: string): boolean {
+  if (CONTACT_START.test(tail)) return true
+  const words = foldText(tail).split(' ')
+  const last = words[words.length - 1]
+  return last !== '' && (blockedWordStarts.has(last) || blockedStems.some((stem) => last.startsWith(stem)))
+}
 const negations = new Set(rules.negations)
 
 const URL = /(?:https?:\/\/|www\.)\S|^[\p{L}\d-]+\.(?:com|net|org|info|biz|io|co|uk|de|fr|es|ly|me|app|gg|tv|xyz|link|site|online|club)(?:[/:?#]|$|[.,!?)]+$)/iu
@@ -152,16 +173,26 @@ class PhraseScanner {
   /**
    * Drops the phrases the next word cannot continue, knowing only how it begins (`start`, the
    * unfinished end of the text): "I lo..." is not "I am an AI", so "I " need not wait for "love".
+   * True when some phrase may go on with that word: then the word itself waits.
    */
-  prune(start: string): void {
-    this.partials = this.partials.filter(({ phrase, next, gapUsed }) =>
-      gapUsed < phrase.tokens[next].gapBefore || couldMatch(phrase.tokens[next], start))
+  prune(start: string): boolean {
+    let continues = false
+    this.partials = this.partials.filter(({ phrase, next, gapUsed }) => {
+      const could = couldMatch(phrase.tokens[next], start)
+      continues ||= could
+      return could || gapUsed < phrase.tokens[next].gapBefore
+    })
+    return continues
   }
 
-  /** Raw offset where the earliest phrase still being matched begins; undefined when none is. */
+  /**
+   * Raw offset from which text must wait: the start of the earliest phrase matched to its second
+   * word or further ("don't tell"); undefined when none is. A phrase's first word alone ("don't")
+   * is shown: holding every such common word would delay most replies' first word.
+   */
   heldFrom(): number | undefined {
     let earliest: number | undefined
-    for (const { start } of this.partials) earliest = Math.min(earliest ?? Infinity, this.starts.get(start)!)
+    for (const { start, next } of this.partials) if (next >= 2) earliest = Math.min(earliest ?? Infinity, this.starts.get(start)!)
     return earliest
   }
 
@@ -198,11 +229,14 @@ export class OutputGuard {
       if (block) return this.block(block)
     }
     const tail = this.raw.slice(this.checked)
+    let tailContinuesPhrase = false
     if (tail) {
-      this.scanner.prune(foldText(tail).split(' ')[0])
+      tailContinuesPhrase = this.scanner.prune(foldText(tail).split(' ')[0])
       if (!/^[+(]?\d/.test(tail)) this.digitRun = undefined
     }
-    return { release: this.releaseUpTo(Math.min(this.checked, this.scanner.heldFrom() ?? Infinity, this.digitRun?.start ?? Infinity)) }
+    const held = Math.min(this.scanner.heldFrom() ?? Infinity, this.digitRun?.start ?? Infinity)
+    if (held === Infinity && !tailContinuesPhrase && !mayBecomeBlocked(tail)) return { release: this.releaseUpTo(this.raw.length) }
+    return { release: this.releaseUpTo(Math.min(this.checked, held)) }
   }
 
   finish(): GuardStep {
