@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=ttft,idle,fanout,rest,client,offline] [-- --profile] [-- --doc]`
+// `npm run bench [-- --quick] [-- --only=ttft,idle,fanout,rest,client,offline,safety] [-- --profile] [-- --doc]`
 // Runs every scenario on this machine in one go, with the fake upstream, the bare relays,
 // dynalite and the gateway each in their own process, all on 127.0.0.1. Prints a markdown
 // report, writes it to bench/results/latest.md, and with --doc also into docs/performance.md
@@ -15,11 +15,12 @@ import { runFanout } from './scenarios/fanout.ts'
 import { runIdle } from './scenarios/idle.ts'
 import { runOffline } from './scenarios/offline.ts'
 import { restReport, runRest } from './scenarios/rest.ts'
+import { runSafety } from './scenarios/safety.ts'
 import { runTtft } from './scenarios/ttft.ts'
 
-const SCENARIOS = ['ttft', 'idle', 'fanout', 'rest', 'client', 'offline'] as const
+const SCENARIOS = ['ttft', 'idle', 'fanout', 'rest', 'client', 'offline', 'safety'] as const
 /** Scenarios that need no servers: run in this process. */
-const IN_PROCESS = new Set<string>(['offline'])
+const IN_PROCESS = new Set<string>(['offline', 'safety'])
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -133,6 +134,12 @@ try {
     phase('offline')
     const { report } = await runOffline({ rounds: quick ? 3 : 10 })
     sections.push(`### 6. The offline responder\n\n${report}`)
+  }
+
+  if (only.has('safety')) {
+    phase('safety')
+    const { report } = runSafety({ rounds: quick ? 20 : 100, chunkIntervalMs: 25 })
+    sections.push(`### 7. The safety layer\n\n${report}`)
   }
 } finally {
   for (const server of servers.reverse()) await server.stop()

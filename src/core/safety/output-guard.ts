@@ -120,11 +120,10 @@ for (const { tokens } of phrases.filter((phrase) => phrase.tokens.length === 1))
 /** A word being typed with one of these may become a URL, an email or a phone number. */
 const CONTACT_START = /[\d@/:.+]/
 
-/** Whether the unfinished end of the reply may still become something the guard blocks. */
-function mayBecomeBlocked(tail: string): boolean {
+/** Whether the unfinished end of the reply (`folded`: its words folded) may still become something the guard blocks. */
+function mayBecomeBlocked(tail: string, folded: readonly string[]): boolean {
   if (CONTACT_START.test(tail)) return true
-  const words = foldText(tail).split(' ')
-  const last = words[words.length - 1]
+  const last = folded[folded.length - 1]
   return last !== '' && (blockedWordStarts.has(last) || blockedStems.some((stem) => last.startsWith(stem)))
 }
 const negations = new Set(rules.negations)
@@ -229,13 +228,14 @@ export class OutputGuard {
       if (block) return this.block(block)
     }
     const tail = this.raw.slice(this.checked)
+    const folded = tail ? foldText(tail).split(' ') : []
     let tailContinuesPhrase = false
     if (tail) {
-      tailContinuesPhrase = this.scanner.prune(foldText(tail).split(' ')[0])
+      tailContinuesPhrase = this.scanner.prune(folded[0])
       if (!/^[+(]?\d/.test(tail)) this.digitRun = undefined
     }
     const held = Math.min(this.scanner.heldFrom() ?? Infinity, this.digitRun?.start ?? Infinity)
-    if (held === Infinity && !tailContinuesPhrase && !mayBecomeBlocked(tail)) return { release: this.releaseUpTo(this.raw.length) }
+    if (held === Infinity && !tailContinuesPhrase && !mayBecomeBlocked(tail, folded)) return { release: this.releaseUpTo(this.raw.length) }
     return { release: this.releaseUpTo(Math.min(this.checked, held)) }
   }
 
