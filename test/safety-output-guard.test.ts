@@ -86,6 +86,14 @@ t.test('a reply that only the whole-reply check catches is blocked at finish, af
   t.equal(spelt.block?.category, 'personal_info')
 })
 
+t.test('chunks that end with a space (as some servers send them) pass just the same', async (t) => {
+  const guard = new OutputGuard()
+  let shown = ''
+  for (const chunk of ['Yes, ', 'I ', 'hunt ', 'zebras.']) shown += guard.push(chunk).release
+  shown += guard.finish().release
+  t.equal(shown, 'Yes, I hunt zebras.')
+})
+
 t.test('a word being typed waits only while it could still become a blocked word or a contact detail', async (t) => {
   const guard = new OutputGuard()
   t.equal(guard.push('Hello').release, 'Hello', '"Hello" cannot become anything blocked')

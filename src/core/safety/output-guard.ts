@@ -123,8 +123,8 @@ const CONTACT_START = /[\d@/:.+]/
 /** Whether the unfinished end of the reply (`folded`: its words folded) may still become something the guard blocks. */
 function mayBecomeBlocked(tail: string, folded: readonly string[]): boolean {
   if (CONTACT_START.test(tail)) return true
-  const last = folded[folded.length - 1]
-  return last !== '' && (blockedWordStarts.has(last) || blockedStems.some((stem) => last.startsWith(stem)))
+  const last = folded.at(-1)
+  return last !== undefined && last !== '' && (blockedWordStarts.has(last) || blockedStems.some((stem) => last.startsWith(stem)))
 }
 const negations = new Set(rules.negations)
 
