@@ -30,7 +30,7 @@ const BLOCKED: Array<[string, string, string]> = [
   ['sexual', 'Lions have sex many times a day.', 'Lions have '],
   ['personal_info', 'Sure! Tell me your address and your school.', 'Sure! Tell '],
   ['personal_info', 'What is your name, little friend?', 'What '],
-  ['personal_info', 'Wo wohnst du denn?', 'Wo '],
+  ['personal_info', 'Sag mir, wo du wohnst!', 'Sag '],
   ['stranger_danger', "Okay, but don't tell your parents about our chat.", "Okay, but don't "],
   ['stranger_danger', 'This will be our little secret.', 'This will be our '],
   ['stranger_danger', 'Come and meet me by the gate later.', 'Come '],
@@ -130,4 +130,24 @@ t.test('any stream: what is released is always a prefix of what came, and all of
     shown += end.release
     return blocked || end.block !== undefined || shown === sent
   }))
+})
+
+t.test('no false blocks on real animal replies: every offline answer to the graded questions passes', async (t) => {
+  const { composeOfflineReply } = await import('../src/llm/offline-reply.ts')
+  const { seedAnimals } = await import('../src/seed/index.ts')
+  const questions = (await import('./fixtures/offline-questions.json', { with: { type: 'json' } })).default as {
+    common: Array<{ q: string }>; animals: Record<string, Array<{ q: string }>>
+  }
+  const blocked: string[] = []
+  let replies = 0
+  for (const animal of seedAnimals()) {
+    for (const { q } of [...questions.common, ...(questions.animals[animal.animalId] ?? [])]) {
+      const reply = composeOfflineReply(animal, q)
+      replies++
+      const result = run(reply)
+      if (result.block) blocked.push(`${animal.animalId} "${q}" -> ${result.block.category}: ${reply}`)
+    }
+  }
+  t.ok(replies > 300, `${replies} replies`)
+  t.same(blocked, [])
 })
