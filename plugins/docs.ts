@@ -38,7 +38,12 @@ export default fp(
         return { schema: { ...schema, response: { ...added, ...(schema.response as Responses | undefined) } }, url }
       },
     })
-    await app.register(swaggerUi, { routePrefix: '/docs' })
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      // Swagger UI sets style attributes as it renders (no inline script): on its pages only,
+      // styles may be inline. Every other page keeps style-src 'self'.
+      transformStaticCSP: (csp) => csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
+    })
   },
   { name: 'docs' },
 )
