@@ -70,8 +70,7 @@ export default fp(
     await app.register(fastifyJwt, {
       secret: key.secret,
       // Only an HS256 deployment can sign (tests, `npm run token`); with a public key tokens come from the identity provider.
-      // Signed tokens live as long as JWT_MAX_TTL_SECONDS allows, unless asked for less (seconds here).
-      ...(key.algorithm === 'HS256' ? { sign: { algorithm: 'HS256', expiresIn: auth.maxTtlSeconds } } : {}),
+      ...(key.algorithm === 'HS256' ? { sign: { algorithm: 'HS256' } } : {}),
       verify: {
         algorithms: [key.algorithm],
         extractToken: tokenOf,

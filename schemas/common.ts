@@ -19,7 +19,8 @@ export const UsageSchema = Type.Object({
 /** The longest id; also the router's maxParamLength (src/app.ts), so a longer path segment is a 414. */
 export const MAX_ID_LENGTH = 128
 
-export const Id = (description: string) => Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, pattern: '^[A-Za-z0-9_.:-]+$', description })
+// Not only dots: `.` and `..` in a URL path are dot segments, which clients remove (`...` is fine).
+export const Id = (description: string) => Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, pattern: '^([A-Za-z0-9_.:-]*[A-Za-z0-9_:-][A-Za-z0-9_.:-]*|\\.{3,})$', description })
 
 /** The usual error answers every authenticated route can give. */
 export const errorResponses = {

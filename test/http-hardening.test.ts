@@ -137,6 +137,7 @@ t.test('framework errors answer { error, message, retryable } and say what to se
   const patch = await raw(url, '/convo_history', { method: 'PATCH', headers })
   t.equal(patch.headers.allow, 'GET, HEAD, DELETE', '405 carries Allow')
   t.equal((await raw(url, `/animals/${'a'.repeat(128)}`, { headers })).status, 404, '128 characters is a valid id (not found)')
+  t.match(await raw(url, '/animals/..', { headers }), errorShape(400, 'bad_request', /^params\.animalId must match pattern/), 'a dot segment is not an id')
 })
 
 t.test('431: headers over 16 KiB, in the service\'s shape', async (t) => {
