@@ -39,10 +39,25 @@ declare module 'fastify' {
 /** Who a valid token speaks for, and until when. */
 export interface VerifiedToken {
   caller: Caller
-  /** The `exp` claim (seconds since epoch). */
-  exp: number | undefined
-  /** When the token stops being accepted (ms since epoch, clock tolerance included); undefined without `exp`. */
-  expiresAt: number | undefined
+  /** The `exp` claim (seconds since epoch); every accepted token has one. */
+  exp: number
+  /** When the token stops being accepted (ms since epoch, clock tolerance included). */
+  expiresAt: number
+}
+
+/** fast-jwt's reasons, in the service's words (the library's wording is not part of our API). */
+function rejectionMessage(err: Error & { code?: string }, algorithm: string): string {
+  const claim = /\b(iss|aud|sub|exp|nbf|iat|jti)\b/.exec(err.message)?.[1]
+  switch (err.code) {
+    case 'FAST_JWT_EXPIRED': return 'The token has expired: get a new one'
+    case 'FAST_JWT_INACTIVE': return 'The token is not valid yet (nbf)'
+    case 'FAST_JWT_INVALID_SIGNATURE': return 'The token\'s signature does not verify'
+    case 'FAST_JWT_INVALID_ALGORITHM': return `The token must be signed with ${algorithm}`
+    case 'FAST_JWT_MISSING_REQUIRED_CLAIM': return `The token has no ${claim ?? 'required'} claim`
+    case 'FAST_JWT_INVALID_CLAIM_VALUE':
+    case 'FAST_JWT_INVALID_CLAIM_TYPE': return `The token's ${claim ?? ''} claim is not accepted`.replace('  ', ' ')
+    default: return 'The token is not a valid JWT: send Authorization: Bearer <JWT>'
+  }
 }
 
 export default fp(
@@ -75,48 +90,43 @@ export default fp(
     app.decorateRequest('caller', null as unknown as Caller)
     app.decorateRequest('token', null as unknown as VerifiedToken)
     /**
-     * The verifier is called directly: a token in its cache (a client reusing its token) then
-     * costs one lookup, where request.jwtVerify() decodes it again first. A token it rejects goes
-     * through request.jwtVerify(), which words the reason (expired, bad signature, ...): rejected
-     * tokens are verified twice, which the per-IP rate limit bounds.
+     * Verifies a token and checks the claims the service requires beyond a valid signature, the
+     * same way for every way a token arrives. The verifier is called directly: a token in its
+     * cache (a client reusing its token) costs one lookup. Every rejection is worded here.
+     * `expired` is the code for an expired token: a request's is `unauthorized`, a WebSocket
+     * `auth` frame's `token_expired`.
      */
-    const verifiedClaims = async (request: FastifyRequest, token: string): Promise<Record<string, unknown>> => {
+    const checkToken = async (token: string, expired: 'unauthorized' | 'token_expired'): Promise<VerifiedToken> => {
+      let claims: Record<string, unknown>
       try {
-        return app.jwt.verify(token)
-      } catch {
-        try {
-          return await request.jwtVerify()
-        } catch (err) {
-          throw unauthorized(`The token was rejected: ${(err as Error).message}`)
-        }
+        claims = await app.jwt.verify(token)
+      } catch (err) {
+        const code = (err as { code?: unknown }).code === 'FAST_JWT_EXPIRED' ? expired : 'unauthorized'
+        throw new AppError(code, rejectionMessage(err as Error & { code?: string }, key.algorithm))
       }
-    }
-
-    /** The claims every accepted token must carry, checked the same way for every way a token arrives. */
-    const verifiedToken = (claims: Record<string, unknown>): VerifiedToken => {
-      if (typeof claims.sub !== 'string' || claims.sub === '') throw unauthorized('The token has no sub claim')
-      if (!ROLES.includes(claims.role as Role)) throw unauthorized(`The token's role must be one of ${ROLES.join(', ')}`)
-      const exp = typeof claims.exp === 'number' ? claims.exp : undefined
-      return { caller: { sub: claims.sub, role: claims.role as Role }, exp, expiresAt: exp === undefined ? undefined : exp * 1000 + toleranceMs }
+      const { sub, role, exp, iat } = claims
+      if (typeof sub !== 'string' || sub.trim() === '') throw unauthorized('The token has no sub claim (the user id)')
+      if (!ROLES.includes(role as Role)) throw unauthorized(`The token's role must be one of ${ROLES.join(', ')}`)
+      if (typeof exp !== 'number') throw unauthorized('The token has no exp claim: tokens must expire')
+      const nowSeconds = Date.now() / 1000
+      if (typeof iat === 'number' && iat > nowSeconds + auth.clockToleranceSeconds) {
+        throw unauthorized('The token was issued in the future (iat): check the identity provider\'s clock')
+      }
+      const lifetime = Math.max(exp - nowSeconds, typeof iat === 'number' ? exp - iat : 0)
+      if (lifetime > auth.maxTtlSeconds + auth.clockToleranceSeconds) {
+        throw unauthorized(`The token lives longer than ${auth.maxTtlSeconds} seconds (JWT_MAX_TTL_SECONDS): issue a shorter-lived one`)
+      }
+      return { caller: { sub, role: role as Role }, exp, expiresAt: exp * 1000 + toleranceMs }
     }
 
     app.decorate('authenticate', async (request: FastifyRequest) => {
       const token = tokenOf(request)
       if (!token) throw unauthorized('A bearer token is required (Authorization: Bearer <JWT>)')
-      request.token = verifiedToken(await verifiedClaims(request, token))
+      request.token = await checkToken(token, 'unauthorized')
       request.caller = request.token.caller
     })
 
-    app.decorate('verifyToken', async (token: string) => {
-      let claims: Record<string, unknown>
-      try {
-        claims = app.jwt.verify(token)
-      } catch (err) {
-        if ((err as { code?: unknown }).code === 'FAST_JWT_EXPIRED') throw new AppError('token_expired', 'The token has expired: get a fresh one')
-        throw unauthorized(`The token was rejected: ${(err as Error).message}`)
-      }
-      return verifiedToken(claims)
-    })
+    app.decorate('verifyToken', (token: string) => checkToken(token, 'token_expired'))
   },
   { name: 'auth', dependencies: ['config'] },
 )

@@ -1,18 +1,49 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
+import { ErrorResponse } from '../schemas/common.ts'
+import { UNLIMITED_ROUTES } from './rate-limit.ts'
 
-/** OpenAPI document generated from the route schemas, served with Swagger UI at /docs. */
+type Responses = Record<string, unknown>
+
+/**
+ * OpenAPI document generated from the route schemas, served with Swagger UI at /docs. Routes
+ * declare what they answer themselves; the answers the framework gives on any route are added
+ * here, so they are documented wherever they can happen, on routes added later too:
+ * 400 and 414 where there are path parameters (an undecodable or over-long segment),
+ * 400, 413 and 415 where a body may be sent, 429 wherever the per-IP rate limit applies.
+ * Public routes declare `security: []` in their schema, so Swagger UI shows them without a lock.
+ */
 export default fp(
   async (app) => {
     await app.register(swagger, {
       openapi: {
-        info: { title: 'Animal chat gateway', version: '1' },
+        info: {
+          title: 'Animal chat gateway',
+          version: '1',
+          description: 'Errors are `{ error, message, retryable }`. The reference: docs/api.md in the repository.',
+        },
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
         security: [{ bearer: [] }],
       },
+      transform: ({ schema, url, route }) => {
+        if (!schema || schema.hide) return { schema, url }
+        const methods = [route.method].flat()
+        const added: Responses = {}
+        if (/[:*]/.test(url)) Object.assign(added, { 400: ErrorResponse, 414: ErrorResponse })
+        if (methods.some((method) => method === 'POST' || method === 'PUT' || method === 'DELETE')) {
+          Object.assign(added, { 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse })
+        }
+        if (!UNLIMITED_ROUTES.has(url)) added[429] = ErrorResponse
+        return { schema: { ...schema, response: { ...added, ...(schema.response as Responses | undefined) } }, url }
+      },
     })
-    await app.register(swaggerUi, { routePrefix: '/docs' })
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      // Swagger UI sets style attributes as it renders (no inline script): on its pages only,
+      // styles may be inline. Every other page keeps style-src 'self'.
+      transformStaticCSP: (csp) => csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
+    })
   },
   { name: 'docs' },
 )

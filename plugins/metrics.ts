@@ -1,6 +1,7 @@
 import { Registry } from '@prometheus-io/client'
 import fp from 'fastify-plugin'
 import metrics from 'fastify-metrics'
+import { metricsSchema } from '../schemas/health.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,7 +19,7 @@ export default fp(
     const registry = new Registry()
     app.decorate('metricsRegistry', registry)
     await app.register(metrics.default, {
-      endpoint: '/metrics',
+      endpoint: { url: '/metrics', method: 'GET', logLevel: 'fatal', exposeHeadRoute: false, schema: metricsSchema, handler: () => {} },
       defaultMetrics: { enabled: true, register: registry },
       routeMetrics: {
         // Histograms only: quantiles come from them (histogram_quantile) and, unlike a summary's,

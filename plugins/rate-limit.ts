@@ -30,7 +30,7 @@ export class RateLimitedError extends AppError {
 }
 
 /** Routes monitoring calls often, from few addresses: never rate limited. */
-const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
+export const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
 
 export default fp(
   async (app) => {

@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 import { EXPORT_FORMATS } from '../src/core/export-format.ts'
 import { TURN_STATUSES } from '../src/core/types.ts'
-import { Id, UsageSchema, errorResponses } from './common.ts'
+import { Id, UsageSchema, errorResponses, inContentTypes } from './common.ts'
 
 const Cursor = Type.Union([Type.String(), Type.Null()], { description: 'pass as ?cursor= for the next page; null on the last page' })
 
@@ -80,5 +80,19 @@ export const exportSchema = {
   tags: ['history'],
   summary: 'Download a session\'s whole transcript as JSON, CSV or Markdown (streamed)',
   querystring: ExportQuery,
-  response: { 200: Type.Unknown({ description: 'the transcript file: application/json, text/csv or text/markdown' }), ...errorResponses },
+  response: {
+    200: inContentTypes('The transcript file (Content-Disposition: attachment), in the format asked for', {
+      'application/json': Type.Object({
+        sessionId: Type.String(), animalId: Type.String(), animalName: Type.String(), userId: Type.String(),
+        createdAt: Type.String(), updatedAt: Type.String(), messageCount: Type.Integer({ minimum: 0 }),
+        turns: Type.Array(Type.Object({
+          turnId: Type.String(), createdAt: Type.String(), status: Type.Enum([...TURN_STATUSES]), userMessage: Type.String(),
+          reply: Type.String(), model: Type.String(), latencyMs: Type.Integer({ minimum: 0 }), usage: UsageSchema,
+        })),
+      }),
+      'text/csv': Type.String({ description: 'RFC 4180, a header row then one row per turn' }),
+      'text/markdown': Type.String({ description: 'a readable transcript; everything a person wrote is escaped' }),
+    }),
+    ...errorResponses,
+  },
 }

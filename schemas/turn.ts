@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { MAX_MESSAGE_LENGTH } from '../src/core/engine.ts'
-import { Id, UsageSchema, errorResponses, ErrorResponse } from './common.ts'
+import { EventStream, Id, UsageSchema, errorResponses, ErrorResponse, inContentTypes } from './common.ts'
 
 export const TurnRequest = Type.Object(
   {
@@ -41,7 +41,27 @@ export const turnSchema = {
   summary: 'Send a message and get the animal\'s reply (JSON, or SSE with Accept: text/event-stream or ?stream=true)',
   body: TurnRequest,
   querystring: TurnQuery,
-  response: { 200: TurnResponse, ...errorResponses, 409: ErrorResponse, 502: ErrorResponse },
+  response: {
+    200: inContentTypes('The reply as JSON; with Accept: text/event-stream or ?stream=true, the turn\'s events as they happen', {
+      'application/json': TurnResponse,
+      'text/event-stream': EventStream,
+    }),
+    ...errorResponses,
+    409: ErrorResponse,
+    502: ErrorResponse,
+  },
+}
+
+export const streamTurnSchema = {
+  tags: ['conversation'],
+  summary: 'Attach to a turn\'s event stream; resumes after Last-Event-ID (header) or ?lastEventId=. Takes ?access_token= (EventSource cannot send headers)',
+  params: TurnParams,
+  querystring: StreamQuery,
+  response: {
+    200: inContentTypes('The turn\'s events after the given id, then the live rest', { 'text/event-stream': EventStream }),
+    204: Type.Null({ description: 'The turn has ended and nothing is left after the given id (EventSource stops reconnecting)' }),
+    ...errorResponses,
+  },
 }
 
 export const cancelTurnSchema = {

@@ -1,19 +1,22 @@
 // The app factory: one Fastify instance with every plugin and route. Tests build it directly;
 // src/server.ts builds it and listens.
-import cors from '@fastify/cors'
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.ts'
-import { redactToken } from './core/log.ts'
+import { parseQuery, redactToken } from './core/log.ts'
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts'
+import { validatorCompiler } from './validation.ts'
+import { MAX_ID_LENGTH } from '../schemas/common.ts'
 import authPlugin from '../plugins/auth.ts'
 import configPlugin from '../plugins/config.ts'
 import conversationPlugin from '../plugins/conversation.ts'
 import docsPlugin from '../plugins/docs.ts'
-import errorsPlugin from '../plugins/errors.ts'
+import errorsPlugin, { clientErrorHandler, frameworkErrors } from '../plugins/errors.ts'
 import llmPlugin from '../plugins/llm.ts'
 import metricsPlugin from '../plugins/metrics.ts'
 import rateLimitPlugin from '../plugins/rate-limit.ts'
 import redisPlugin from '../plugins/redis.ts'
+import securityPlugin from '../plugins/security.ts'
 import storagePlugin from '../plugins/storage.ts'
 import streamingPlugin from '../plugins/streaming.ts'
 import animalRoutes from './routes/animals.ts'
@@ -37,19 +40,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     logger: options.logger ?? loggerOptions(config, options.logStream),
     bodyLimit: config.limits.bodyLimitBytes,
     trustProxy: config.trustProxy,
-    // Clients retry with clientTurnId; request ids only need to be unique in the logs.
-    requestIdHeader: 'x-request-id',
+    // A client's X-Request-Id only when it is short and plain (src/request-id.ts).
+    genReqId: requestIdOf,
+    // A path segment longer than any id is a 414 (schemas/common.ts).
+    routerOptions: { maxParamLength: MAX_ID_LENGTH, querystringParser: parseQuery },
+    // Errors raised before routing, in the service's shape too.
+    frameworkErrors,
+    clientErrorHandler,
     // One access-log line per request instead of Fastify's two (see AccessLog).
     logController: new AccessLog(),
   }).withTypeProvider<TypeBoxTypeProvider>()
-  // TypeBox validates requests: bodies exactly as sent (no type coercion, no silently dropped
-  // fields); query strings and params are converted from strings.
-  app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  // TypeBox validates requests: bodies exactly as sent, query strings and params from their plain spelling.
+  app.setValidatorCompiler(validatorCompiler)
+  // Every body is JSON: a text/plain one is a 415 that says so, not a confusing "body must be object".
+  app.removeContentTypeParser('text/plain')
+  app.addHook('onRequest', async (request, reply) => { reply.header(REQUEST_ID_HEADER, request.id) })
 
   await app.register(configPlugin, { config })
   await app.register(errorsPlugin)
   await app.register(redisPlugin)
-  await app.register(cors, { origin: true })
+  await app.register(securityPlugin)
   // Before any route, so the per-IP limit covers them all (docs and metrics included).
   await app.register(rateLimitPlugin)
   await app.register(docsPlugin)

@@ -12,6 +12,8 @@ const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   TRUST_PROXY: Type.Boolean({ default: false }),
+  // '*' (any origin, no credentials) or a comma-separated list of origins such as https://zoo.example
+  CORS_ORIGINS: Type.String({ minLength: 1, default: '*' }),
 
   STORAGE: Type.Enum(['auto', 'dynamodb', 'memory'], { default: 'auto' }),
   DYNAMODB_ENDPOINT: Type.Optional(Type.String({ pattern: HTTP_URL })),
@@ -38,6 +40,8 @@ const EnvSchema = Type.Object({
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
   JWT_CLOCK_TOLERANCE_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
+  JWT_MAX_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 2592000, default: 86400 }),
+  CURSOR_SECRET: Type.Optional(Type.String({ minLength: 32 })),
 
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_KEY_PREFIX: Type.String({ minLength: 1, maxLength: 100, default: 'animal-chat:' }),
@@ -102,6 +106,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: e.DATA_DIR,
     /** Behind a load balancer: take the client address from X-Forwarded-For (per-IP rate limit, logs). */
     trustProxy: e.TRUST_PROXY,
+    /** Origins allowed by CORS: '*' (any, without credentials) or an exact list. */
+    corsOrigins: parseOrigins(e.CORS_ORIGINS),
     storage: {
       mode: e.STORAGE,
       endpoint: e.DYNAMODB_ENDPOINT,
@@ -128,7 +134,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auth: {
       secret: e.JWT_SECRET, publicKey, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE,
       clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
+      /** The longest lifetime a token may have (`exp` - `iat`, and `exp` from now). */
+      maxTtlSeconds: e.JWT_MAX_TTL_SECONDS,
     },
+    /** Signs pagination cursors; unset: derived from JWT_SECRET, else generated under DATA_DIR. */
+    cursorSecret: e.CURSOR_SECRET,
     redisUrl: e.REDIS_URL,
     /** Prefix of every Redis key this app writes (instances sharing counters use the same one). */
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
@@ -158,6 +168,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       identifierSecret: e.SAFETY_ID_SECRET,
     },
   }
+}
+
+/**
+ * `*`, or origins as a browser sends them (`https://zoo.example`, `http://localhost:3000`):
+ * scheme, host and port only. `null` is refused: sandboxed frames and file:// pages share it.
+ */
+function parseOrigins(value: string): '*' | string[] {
+  if (value.trim() === '*') return '*'
+  const origins = value.split(',').map((origin) => origin.trim()).filter(Boolean)
+  for (const origin of origins) {
+    let parsed: URL | undefined
+    try { parsed = new URL(origin) } catch { /* reported below */ }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(`CORS_ORIGINS: '${origin}' is not an origin (write it as https://host[:port], comma-separated, or *)`)
+    }
+  }
+  if (origins.length === 0) throw new ConfigError('CORS_ORIGINS: list at least one origin, or * for any')
+  return origins
 }
 
 /** Turns Ajv's first error into "PORT: must be integer". */

@@ -35,3 +35,13 @@ t.test('the server refuses to start on a bad value, with one line naming it', as
   t.equal(run.status, 1)
   t.match(run.stderr, /Invalid configuration: PORT: must be integer/)
 })
+
+t.test('CORS_ORIGINS: * or a list of origins; anything else names the variable', async (t) => {
+  t.equal(loadConfig({}).corsOrigins, '*', 'any origin by default')
+  t.same(loadConfig({ CORS_ORIGINS: 'https://zoo.example, http://localhost:3000' }).corsOrigins, ['https://zoo.example', 'http://localhost:3000'])
+  for (const bad of ['null', 'zoo.example', 'https://zoo.example/', 'https://zoo.example/path', 'ftp://zoo.example', ' , ']) {
+    t.throws(() => loadConfig({ CORS_ORIGINS: bad }), { name: 'ConfigError', message: /^CORS_ORIGINS: / }, JSON.stringify(bad))
+  }
+  t.throws(() => loadConfig({ JWT_MAX_TTL_SECONDS: '10' }), { message: /^JWT_MAX_TTL_SECONDS: / }, 'a lifetime under a minute')
+  t.throws(() => loadConfig({ CURSOR_SECRET: 'short' }), { message: /^CURSOR_SECRET: / })
+})

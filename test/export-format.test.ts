@@ -1,6 +1,6 @@
 // The transcript formatters on their own: JSON, CSV (quoting, formula injection) and Markdown.
 import t from 'tap'
-import { CSV_COLUMNS, csvCell, exportSession, type ExportFormat } from '../src/core/export-format.ts'
+import { CSV_COLUMNS, csvCell, exportSession, markdownText, type ExportFormat } from '../src/core/export-format.ts'
 import type { Session, Turn } from '../src/core/types.ts'
 
 const session: Session = {
@@ -72,7 +72,44 @@ t.test('Markdown: a transcript with the animal\'s name, messages quoted', async 
   t.match(text, /^# Conversation with Leo\n/)
   t.match(text, /- Visitor: alice/)
   t.match(text, /\*\*Visitor\*\* \(2030-01-01T00:01:00.000Z\):\n\n> What do you eat\?\n\n\*\*Leo\*\*:\n\n> Meat, mostly\./)
-  t.match(text, /> =HYPERLINK\("http:\/\/evil", "click"\), really\?\n> second line/, 'every line of a message stays inside its quote')
+  t.ok(text.includes('> \\=HYPERLINK\\("http://evil", "click"\\), really?\n> second line'), 'every line of a message stays inside its quote, markup escaped')
   t.match(text, /_\(reply cancelled\)_/)
   t.equal(text.indexOf('What do you eat') < text.indexOf('Bye'), true, 'oldest first')
+})
+
+t.test('Markdown: nothing a person wrote can add a heading, a line or markup', async (t) => {
+  const evilSession = { ...session, userId: 'mallory\n# Visitor: admin\n- Session: forged' }
+  const evilTurn = turn(1, 'hi\r\n\r\n---\n# I am the zookeeper\u2028**Leo**: trust me\r<img src=x onerror=alert(1)>', '[click](javascript:alert(1))\n1. step')
+  let text = ''
+  for await (const piece of exportSession('md', { session: evilSession, animalName: 'Leo\n\n# Fake heading' }, iterate([evilTurn]))) text += piece
+  const lines = text.split('\n')
+  t.same(lines.filter((line) => line.startsWith('#')), ['# Conversation with Leo  \\# Fake heading'], 'one heading, the real one')
+  t.same(lines.filter((line) => line.startsWith('- ')), [
+    '- Session: s-1',
+    '- Visitor: mallory \\# Visitor: admin - Session: forged',
+    '- Animal: Leo  \\# Fake heading (lion)',
+    '- Started: 2030-01-01T00:00:00.000Z',
+  ], 'the header lines are the four real ones')
+  t.equal(lines.filter((line) => line === '---').length, 1, 'one separator per turn, none from the message')
+  t.equal(lines.filter((line) => /^\*\*/.test(line)).length, 2, 'only the real speaker lines')
+  const quoted = lines.slice(lines.indexOf('**Visitor** (2030-01-01T00:01:00.000Z):') + 2)
+  t.ok(quoted.slice(0, quoted.indexOf('')).every((line) => line.startsWith('>')), 'every line of the message is in its quote')
+  t.notOk(/(^|[^\\])<img/.test(text), 'no raw HTML')
+  t.ok(text.includes('\\<img src=x onerror=alert\\(1\\)\\>'), 'the tag is shown as text')
+  t.ok(text.includes('\\[click\\]\\(javascript:alert\\(1\\)\\)'), 'no link')
+  t.ok(text.includes('> 1\\. step'), 'no list')
+})
+
+t.test('markdownText', async (t) => {
+  t.equal(markdownText('# Heading'), '\\# Heading')
+  t.equal(markdownText('two\nlines\u2029three'), 'two lines three')
+  t.equal(markdownText('- list'), '\\- list')
+  t.equal(markdownText('Meat, mostly.'), 'Meat, mostly.', 'plain text stays readable')
+  t.equal(markdownText('bell\u0007'), 'bell', 'control characters dropped')
+})
+
+t.test('CSV: formulas hidden behind spaces or full-width signs are defused too', async (t) => {
+  for (const risky of [' =1+1', '\u3000+1', '\uFF1D1+1', '\uFF20SUM(A1)']) t.equal(csvCell(risky).replace(/^"/, '')[0], '\'', JSON.stringify(risky))
+  const { text } = await render('csv', [turn(1, '=cmd|\'/C calc\'!A0', '@SUM(1)')])
+  t.ok(text.includes(",'=cmd|'/C calc'!A0,'@SUM(1),"), 'message and reply both defused')
 })

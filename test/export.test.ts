@@ -1,7 +1,7 @@
 // GET /convo_history/export over HTTP against dynalite: the three formats, a session longer than
 // one storage page, and who may export.
 import t from 'tap'
-import { CSV_COLUMNS } from '../src/core/export-format.ts'
+import { CSV_COLUMNS, markdownText } from '../src/core/export-format.ts'
 import { startApp } from './helpers/app.ts'
 import { json } from './helpers/http.ts'
 
@@ -55,11 +55,11 @@ t.test('md: a readable transcript with the animal\'s name', async (t) => {
   t.match(text, /^# Conversation with Leo/)
   let at = 0
   for (const [i, message] of messages.entries()) {
-    const next = text.indexOf(`> ${message.split('\n')[0]}`, at)
+    const next = text.indexOf(`> ${markdownText(message.split('\n')[0]!)}`, at)
     t.ok(next > at, `message ${i} appears, in order`)
     at = next
   }
-  t.ok(text.includes(`**Leo**:\n\n> ${answers[0]!.reply.split('\n')[0]}`), 'the animal\'s reply, under its name')
+  t.ok(text.includes(`**Leo**:\n\n> ${markdownText(answers[0]!.reply.split('\n')[0]!)}`), 'the animal\'s reply, under its name, escaped')
 })
 
 t.test('a session longer than one storage page is exported whole', async (t) => {

@@ -15,7 +15,7 @@ async function boot() {
 
 t.test('data survives a restart of the embedded store', async (t) => {
   const first = await boot()
-  const token = first.jwt.sign({ sub: 'alice', role: 'user' })
+  const token = first.jwt.sign({ sub: 'alice', role: 'user' }, { expiresIn: 3600 })
   const turn = await first.inject({ method: 'POST', url: '/convo_turn', headers: { authorization: `Bearer ${token}` }, payload: { animalId: 'lion', message: 'Do you like naps?' } })
   t.equal(turn.statusCode, 200)
   const { sessionId, reply } = turn.json()

@@ -18,7 +18,7 @@ const fake = await startFakeOpenAI()
 t.teardown(() => fake.close())
 const dynalite = await startDynalite()
 t.teardown(() => dynalite.close())
-const sign = createSigner({ key: TEST_JWT_SECRET })
+const sign = createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })
 const bearer = (sub: string) => ({ authorization: `Bearer ${sign({ sub, role: 'user' })}` })
 
 async function freePort(): Promise<number> {

@@ -3,7 +3,8 @@ import t, { type Test } from 'tap'
 import { AppError } from '../src/core/errors.ts'
 import { CursorCodec } from '../src/storage/cursor.ts'
 
-const codec = new CursorCodec()
+const KEY = Buffer.alloc(32, 7)
+const codec = new CursorCodec(KEY)
 const attributes = ['pk', 'sk']
 
 function rejects(t: Test, cursor: string, label: string): void {
@@ -20,7 +21,8 @@ t.test('round trip', async (t) => {
   const cursor = codec.encode('turns:a', position)
   t.match(cursor, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'URL-safe, no padding')
   t.same(codec.decode('turns:a', cursor, attributes), position)
-  t.same(new CursorCodec().decode('turns:a', cursor, attributes), position, 'valid in another process with the same key')
+  t.same(new CursorCodec(KEY).decode('turns:a', cursor, attributes), position, 'valid in another process with the same key')
+  t.throws(() => new CursorCodec().decode('turns:a', cursor, attributes), { message: 'cursor is invalid' }, 'a codec built without a key has a random one of its own')
 })
 
 t.test('a correctly signed cursor must still hold exactly the expected string key', async (t) => {
@@ -33,4 +35,10 @@ t.test('a correctly signed cursor must still hold exactly the expected string ke
   rejects(t, codec.encode('turns:a', { pk: 'p', sk: 'x'.repeat(3000) }), 'oversized value')
   rejects(t, new CursorCodec('another key').encode('turns:a', { pk: 'p', sk: 's' }), 'signed with another key')
   rejects(t, `${codec.encode('turns:a', { pk: 'p', sk: 's' })}.extra`, 'extra segment')
+})
+
+t.test('a position must lie in the query\'s partition', async (t) => {
+  const cursor = codec.encode('turns:a', { pk: 'SESSION#b', sk: 'TURN#x' })
+  t.throws(() => codec.decode('turns:a', cursor, attributes, { pk: 'SESSION#a' }), { message: 'cursor is invalid' }, 'another partition')
+  t.same(codec.decode('turns:a', codec.encode('turns:a', { pk: 'SESSION#a', sk: 'TURN#x' }), attributes, { pk: 'SESSION#a' }), { pk: 'SESSION#a', sk: 'TURN#x' })
 })

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig, type Config } from '../src/config.ts'
-import { StorageUnavailableError } from '../src/core/errors.ts'
+import { AppError, StorageUnavailableError } from '../src/core/errors.ts'
 import type { Session, Turn } from '../src/core/types.ts'
 import { CALL_DEADLINE_MS, createDynamoClient, isUnavailable } from '../src/storage/dynamo-client.ts'
 import { DynamoStorage } from '../src/storage/dynamo.ts'
@@ -214,4 +214,13 @@ t.test('which failures mean "storage unavailable"', async (t) => {
   t.notOk(isUnavailable(serviceError('ValidationException', 400)), 'a bad request is a bug, not an outage')
   t.notOk(isUnavailable(serviceError('ConditionalCheckFailedException', 400)))
   t.notOk(isUnavailable(new TypeError('x is undefined')))
+})
+
+t.test('a request DynamoDB refuses as invalid (ValidationException) is a 400, not a 500', async (t) => {
+  const { storage } = await setUp(dynalite)
+  const err = await failure(storage.getSession('')) // an empty key attribute: DynamoDB refuses it
+  t.ok(err instanceof AppError, 'an AppError, answered by the error handler as it is')
+  t.match(err, { statusCode: 400, code: 'bad_request', message: /refused by storage as invalid/, retryable: false })
+  t.match((err as Error).cause, { name: 'ValidationException' }, 'the cause is kept for the logs')
+  await storage.close()
 })

@@ -48,3 +48,28 @@ t.test('bad arguments exit non-zero with usage', async (t) => {
   t.equal(badRole.status, 1)
   t.match(badRole.stderr, /--role must be one of/)
 })
+
+t.test('--help prints the usage; --expires stays within JWT_MAX_TTL_SECONDS', async (t) => {
+  const env = { DATA_DIR: t.testdir(), STORAGE: 'memory', LOG_LEVEL: 'silent' }
+  const help = runToken(['--help'], env)
+  t.equal(help.status, 0)
+  t.match(help.stdout, /^usage: npm run token -- --sub <userId>/)
+  t.match(help.stdout, /--expires/)
+  const unknown = runToken(['--bogus'], env)
+  t.equal(unknown.status, 1)
+  t.match(unknown.stderr, /Unknown option '--bogus'\nusage:/, 'an unknown option shows the usage too')
+
+  const tooLong = runToken(['--sub', 'alice', '--expires', '2d'], { ...env, JWT_MAX_TTL_SECONDS: '3600' })
+  t.equal(tooLong.status, 1)
+  t.match(tooLong.stderr, /longer than JWT_MAX_TTL_SECONDS \(3600 s\)/)
+  t.match(runToken(['--sub', 'alice', '--expires', 'soon'], env).stderr, /--expires must be a duration/)
+
+  const defaulted = runToken(['--sub', 'alice'], { ...env, JWT_MAX_TTL_SECONDS: '3600' })
+  t.equal(defaulted.status, 0, defaulted.stderr)
+  const app = await buildApp(loadConfig({ ...env, JWT_MAX_TTL_SECONDS: '3600' }))
+  t.teardown(() => app.close())
+  const token = defaulted.stdout.trim()
+  const claims = app.jwt.decode<{ iat: number; exp: number }>(token)!
+  t.equal(claims.exp - claims.iat, 3600, 'the default 12h is cut to the longest lifetime the server accepts')
+  t.equal((await app.inject({ url: '/animals', headers: { authorization: `Bearer ${token}` } })).statusCode, 200)
+})

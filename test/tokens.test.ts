@@ -57,10 +57,30 @@ t.test('HS256 deployment: the forged-token list is 401, a good token is 200', as
     t.match(await json(res), { error: 'unauthorized', message: String }, `${name}: JSON error`)
   }
   const reason = async (token: string) => (await json(await fetch(`${url}/animals`, { headers: { authorization: `Bearer ${token}` } }))).message
-  t.equal(await reason(rejected['expired beyond the clock tolerance']), 'The token was rejected: Authorization token expired', 'the reason is named')
-  t.equal(await reason(rejected['wrong secret']), 'The token was rejected: Authorization token is invalid: The token signature is invalid.')
+  t.equal(await reason(rejected['expired beyond the clock tolerance']), 'The token has expired: get a new one', 'the reason is named, in the service\'s words')
+  t.equal(await reason(rejected['wrong secret']), 'The token\'s signature does not verify')
+  t.equal(await reason(rejected['HS512 with the right secret (algorithm not pinned)']), 'The token must be signed with HS256')
+  t.equal(await reason(rejected['not a JWT']), 'The token is not a valid JWT: send Authorization: Bearer <JWT>')
   t.equal(await statusWith(url, hs256(claims({ exp: now() - 5 }))), 200, 'expired 5 s ago is within the 30 s clock tolerance')
   t.equal((await fetch(`${url}/animals`, { headers: { authorization: `Basic ${hs256(claims())}` } })).status, 401, 'only Bearer')
+})
+
+t.test('tokens must expire, within JWT_MAX_TTL_SECONDS, issued in the past, for a named user', async (t) => {
+  const { url } = await startApp(t, { STORAGE: 'memory', JWT_MAX_TTL_SECONDS: '3600' })
+  const reason = async (token: string) => {
+    const res = await fetch(`${url}/animals`, { headers: { authorization: `Bearer ${token}` } })
+    return `${res.status} ${(await json(res)).message}`
+  }
+  t.equal(await reason(hs256(claims({ exp: undefined }))), '401 The token has no exp claim: tokens must expire')
+  t.equal(await reason(hs256(claims({ exp: undefined, iat: undefined }))), '401 The token has no exp claim: tokens must expire')
+  t.equal(await reason(hs256(claims({ exp: now() + 7200 }))), '401 The token lives longer than 3600 seconds (JWT_MAX_TTL_SECONDS): issue a shorter-lived one', 'exp too far ahead')
+  t.equal(await reason(hs256(claims({ iat: now() - 3000, exp: now() + 3000 }))), '401 The token lives longer than 3600 seconds (JWT_MAX_TTL_SECONDS): issue a shorter-lived one', 'exp - iat too long, though little is left')
+  t.equal(await reason(hs256(claims({ iat: now() + 600 }))), '401 The token was issued in the future (iat): check the identity provider\'s clock')
+  t.match(await reason(hs256(claims({ iat: now() + 10 }))), /^200/, 'iat within the clock tolerance')
+  t.equal(await reason(hs256(claims({ sub: '   ' }))), '401 The token has no sub claim (the user id)', 'a blank sub')
+  t.equal(await reason(hs256(claims({ sub: 42 }))), '401 The token has no sub claim (the user id)', 'a number is not a user id')
+  t.match(await reason(hs256(claims({ iat: undefined, exp: now() + 3500 }))), /^200/, 'no iat, exp within the limit')
+  t.match(await reason(hs256(claims({ exp: now() + 3600 }))), /^200/, 'exactly the longest lifetime')
 })
 
 t.test('verified tokens are cached, but a cached token is still rejected once it expires', async (t) => {

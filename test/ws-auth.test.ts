@@ -54,7 +54,7 @@ t.test('a token of another user, a bad token and an expired one get an error eve
   t.match(byMessage, [
     { code: 'token_expired', message: /^The token has expired/ },
     { code: 'unauthorized', message: /^The token is for another user/, retryable: false },
-    { code: 'unauthorized', message: /^The token was rejected/ },
+    { code: 'unauthorized', message: /^The token is not a valid JWT/ },
     { code: 'bad_request', message: 'token is required' },
   ])
   t.ok(errors.every((f) => f.turnId === null && f.id === null), 'errors about the socket carry no turn')

@@ -393,12 +393,21 @@ function providerFlag(decision: InputDecision): SafetyFlag {
   return strongest ? { ...strongest, source: 'provider' } : { category: 'prompt_injection', severity: 'medium', source: 'provider' }
 }
 
-/** `message`: 1..2000 characters after trimming. */
+/**
+ * `message`: 1..2000 characters after trimming, counted as code points (as JSON Schema's
+ * maxLength does): an emoji is one character, not its two UTF-16 units.
+ */
 export function normalizeMessage(message: string): string {
   const trimmed = message.trim()
   if (trimmed.length === 0) throw badRequest('message must not be blank', 'message')
-  if (trimmed.length > MAX_MESSAGE_LENGTH) throw badRequest(`message must be at most ${MAX_MESSAGE_LENGTH} characters`, 'message')
+  if (codePoints(trimmed) > MAX_MESSAGE_LENGTH) throw badRequest(`message must be at most ${MAX_MESSAGE_LENGTH} characters`, 'message')
   return trimmed
+}
+
+function codePoints(text: string): number {
+  let count = 0
+  for (const _ of text) count++
+  return count
 }
 
 /**

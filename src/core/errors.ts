@@ -12,6 +12,9 @@ export const ERROR_CODES = {
   token_expired: { status: 401, retryable: false },
   forbidden: { status: 403, retryable: false },
   not_found: { status: 404, retryable: false },
+  /** A known path with a method it does not have (the answer's Allow header lists them). */
+  method_not_allowed: { status: 405, retryable: false },
+  request_timeout: { status: 408, retryable: true },
   /** A cancel for a turn that has already ended (or never ran here). */
   not_running: { status: 409, retryable: false },
   /** A turn that cannot be followed right now (its key is being taken over, its log is gone). */
@@ -19,9 +22,14 @@ export const ERROR_CODES = {
   cancelled: { status: 409, retryable: false },
   conflict: { status: 409, retryable: false },
   payload_too_large: { status: 413, retryable: false },
+  /** A path segment longer than any id. */
+  uri_too_long: { status: 414, retryable: false },
   unsupported_media_type: { status: 415, retryable: false },
+  /** A plain GET on the WebSocket route. */
+  upgrade_required: { status: 426, retryable: false },
   rate_limited: { status: 429, retryable: true },
   too_many_turns: { status: 429, retryable: true },
+  headers_too_large: { status: 431, retryable: false },
   /** nginx's convention: the client went away before the answer was ready (nobody reads it). */
   client_closed_request: { status: 499, retryable: true },
   internal: { status: 500, retryable: true },

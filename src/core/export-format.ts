@@ -58,25 +58,45 @@ export function csvRow(cells: ReadonlyArray<string | number>): string {
 }
 
 /**
- * A spreadsheet would run a text cell starting with = + - @ (or tab/CR) as a formula, and
- * visitors' messages are untrusted: such cells get a leading apostrophe (OWASP CSV injection).
+ * A spreadsheet would run a text cell starting with = + - @ (or tab/CR, or their full-width forms,
+ * also after leading spaces) as a formula, and visitors' messages are untrusted: such cells get a
+ * leading apostrophe (OWASP CSV injection).
  */
 export function csvCell(value: string | number): string {
   if (typeof value === 'number') return String(value)
-  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
+  const text = /^[\s\u3000]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|^[\t\r]/.test(value) ? `'${value}` : value
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 
-/** A readable transcript: who said what, each message as a block quote so its text cannot restyle the page. */
+/**
+ * A readable transcript: who said what. Everything that comes from a person (the visitor's id,
+ * the animal's name, messages, replies) is made inert: messages are block quotes line by line,
+ * and no text can start a heading, a list, a link, HTML or a line of its own.
+ */
 async function* markdownExport({ session, animalName }: ExportedSession, turns: AsyncIterable<Turn>): AsyncGenerator<string> {
-  yield `# Conversation with ${animalName}\n\n` +
-    `- Session: ${session.sessionId}\n- Visitor: ${session.userId}\n- Animal: ${animalName} (${session.animalId})\n- Started: ${session.createdAt}\n`
+  const name = markdownText(animalName)
+  yield `# Conversation with ${name}\n\n` +
+    `- Session: ${markdownText(session.sessionId)}\n- Visitor: ${markdownText(session.userId)}\n` +
+    `- Animal: ${name} (${markdownText(session.animalId)})\n- Started: ${markdownText(session.createdAt)}\n`
   for await (const turn of turns) {
     const ending = turn.status === 'complete' ? '' : `\n_(reply ${turn.status})_\n`
-    yield `\n---\n\n**Visitor** (${turn.createdAt}):\n\n${quote(turn.userMessage)}\n\n**${animalName}**:\n\n${quote(turn.reply)}\n${ending}`
+    yield `\n---\n\n**Visitor** (${markdownText(turn.createdAt)}):\n\n${quote(turn.userMessage)}\n\n**${name}**:\n\n${quote(turn.reply)}\n${ending}`
   }
 }
 
+/** Every way a text can break a line (CommonMark's, Unicode's, and the ones editors honour). */
+const LINE_BREAKS = /\r\n|[\n\r\v\f\u0085\u2028\u2029]/
+
+/** One line of a person's text, as literal Markdown: control characters dropped, markup backslash-escaped. */
+export function markdownText(text: string): string {
+  return text
+    .split(LINE_BREAKS).join(' ')
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .replace(/[\\`*_[\](){}<>#|~!&]/g, '\\$&')
+    // Where a line starts, - + = and "1." or "1)" would begin a list or underline a heading.
+    .replace(/^(\s*)([-+=]|\d+(?=[.)]))/, (_all, space: string, mark: string) => /\d/.test(mark) ? `${space}${mark}\\` : `${space}\\${mark}`)
+}
+
 function quote(text: string): string {
-  return text === '' ? '> …' : text.split(/\r?\n/).map((line) => `> ${line}`.trimEnd()).join('\n')
+  return text === '' ? '> …' : text.split(LINE_BREAKS).map((line) => `> ${markdownText(line)}`.trimEnd()).join('\n')
 }

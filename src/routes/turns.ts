@@ -2,8 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { TurnStream } from '../core/turns.ts'
-import { errorResponses } from '../../schemas/common.ts'
-import { StreamQuery, TurnParams, cancelTurnSchema, turnSchema } from '../../schemas/turn.ts'
+import { cancelTurnSchema, streamTurnSchema, turnSchema } from '../../schemas/turn.ts'
 import { turnResult } from '../streaming/json.ts'
 import { streamSse } from '../streaming/sse.ts'
 
@@ -25,16 +24,7 @@ const turnRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return turnResult(stream)
   })
 
-  app.get('/convo_turn/:turnId/stream', {
-    config: { queryToken: true },
-    schema: {
-      tags: ['conversation'],
-      summary: 'Attach to a turn\'s event stream; resumes after Last-Event-ID (header) or ?lastEventId=',
-      params: TurnParams,
-      querystring: StreamQuery,
-      response: errorResponses,
-    },
-  }, async (request, reply) => {
+  app.get('/convo_turn/:turnId/stream', { config: { queryToken: true }, schema: streamTurnSchema }, async (request, reply) => {
     const lastEventId = (request.headers['last-event-id'] as string | undefined) ?? request.query.lastEventId
     return sse(request, reply, await app.turns.follow(request.caller, request.params.turnId, lastEventId))
   })

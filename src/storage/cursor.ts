@@ -2,9 +2,10 @@
 // previous page stopped (a DynamoDB LastEvaluatedKey, or its in-memory equivalent), bound to
 // the query it came from (`scope`) and signed, so a tampered, truncated or replayed cursor is a
 // 400 and never reaches the database. The HMAC is for integrity, not secrecy: the payload is
-// readable base64url JSON. The key is fixed by default so cursors survive restarts and work
-// across instances; pass your own key to make forging impossible for outsiders.
-import { createHmac, timingSafeEqual } from 'node:crypto'
+// readable base64url JSON. The app passes a key derived from its configured (or generated) secret
+// (src/dev-secret.ts), so cursors survive restarts and work across instances sharing the secret;
+// a codec built without one uses a random key nobody else knows.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { badRequest } from '../core/errors.ts'
 
 /** A page position: only string attributes (every key attribute in our tables is a string). */
@@ -13,12 +14,11 @@ export type CursorKey = Record<string, string>
 const VERSION = 1
 const MAX_CURSOR_LENGTH = 4096
 const MAX_VALUE_LENGTH = 2048
-const DEFAULT_KEY = 'animal-chat-gateway/cursor/v1'
 
 export class CursorCodec {
-  readonly #key: string
+  readonly #key: string | Buffer
 
-  constructor(key: string = DEFAULT_KEY) {
+  constructor(key: string | Buffer = randomBytes(32)) {
     this.#key = key
   }
 
@@ -29,24 +29,27 @@ export class CursorCodec {
 
   /**
    * The position inside `cursor`, checked against the scope it must belong to and the exact
-   * set of key attributes the query uses. Anything else throws badRequest('cursor is invalid').
+   * set of key attributes the query uses, with the values in `fixed` (the query's partition key:
+   * a start key in another partition is refused here, not by the database).
+   * Anything else throws badRequest('cursor is invalid').
    */
-  decode(scope: string, cursor: string, attributes: readonly string[]): CursorKey {
-    if (cursor.length > MAX_CURSOR_LENGTH) throw invalid()
+  decode(scope: string, cursor: string, attributes: readonly string[], fixed: CursorKey = {}): CursorKey {
+    if (cursor.length > MAX_CURSOR_LENGTH) throw invalidCursor()
     const [payload, signature, extra] = cursor.split('.')
-    if (!payload || !signature || extra !== undefined) throw invalid()
+    if (!payload || !signature || extra !== undefined) throw invalidCursor()
     const expected = Buffer.from(this.#sign(payload))
     const given = Buffer.from(signature)
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid()
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalidCursor()
 
     let decoded: unknown
     try {
       decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
     } catch {
-      throw invalid()
+      throw invalidCursor()
     }
     const { v, s, k } = (decoded ?? {}) as { v?: unknown; s?: unknown; k?: unknown }
-    if (v !== VERSION || s !== scope || !isPosition(k, attributes)) throw invalid()
+    if (v !== VERSION || s !== scope || !isPosition(k, attributes)) throw invalidCursor()
+    if (Object.entries(fixed).some(([name, value]) => k[name] !== value)) throw invalidCursor()
     return k
   }
 
@@ -62,4 +65,4 @@ function isPosition(value: unknown, attributes: readonly string[]): value is Cur
     entries.every(([name, v]) => attributes.includes(name) && typeof v === 'string' && v.length > 0 && v.length <= MAX_VALUE_LENGTH)
 }
 
-const invalid = () => badRequest('cursor is invalid')
+export const invalidCursor = () => badRequest('cursor is invalid')

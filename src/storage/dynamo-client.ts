@@ -1,7 +1,7 @@
 // The DynamoDB client with a bounded fault budget, and the translation of "storage is down"
 // failures into StorageUnavailableError (HTTP 503, retryable).
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { StorageUnavailableError } from '../core/errors.ts'
+import { badRequest, StorageUnavailableError } from '../core/errors.ts'
 
 export interface DynamoClientOptions {
   endpoint?: string
@@ -74,8 +74,15 @@ export async function call<T>(request: (options: { abortSignal: AbortSignal }) =
   }
 }
 
-/** Rethrows `err`, as StorageUnavailableError when storage is down. */
+/**
+ * Rethrows `err`: as StorageUnavailableError when storage is down, as a 400 when DynamoDB refused
+ * the request itself (ValidationException: only a client's ids or cursor can lead there, and
+ * a 500 would invite retries that fail the same way).
+ */
 export function rethrowStorageError(err: unknown): never {
+  if (err instanceof Error && err.name === 'ValidationException') {
+    throw Object.assign(badRequest('The request was refused by storage as invalid: check the ids and the cursor you sent'), { cause: err })
+  }
   if (err instanceof StorageUnavailableError || !isUnavailable(err)) throw err
   throw new StorageUnavailableError(undefined, { cause: err })
 }

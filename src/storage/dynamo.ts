@@ -18,7 +18,7 @@ import { silentLog, type Log } from '../core/log.ts'
 import type { ClientTurnClaim, PageQuery, SessionQuery, StoragePort } from '../core/ports.ts'
 import type { Animal, Page, Session, Turn } from '../core/types.ts'
 import { deleteItems } from './batch.ts'
-import { CursorCodec, type CursorKey } from './cursor.ts'
+import { CursorCodec, invalidCursor, type CursorKey } from './cursor.ts'
 import { call } from './dynamo-client.ts'
 import {
   clientTurnKey,
@@ -141,6 +141,7 @@ export class DynamoStorage implements StoragePort {
       query,
       sessionsScope(query),
       ['sessionId', attribute, 'updatedAt'],
+      { [attribute]: value },
     )
     return { items: page.items.map(toSession), nextCursor: page.nextCursor }
   }
@@ -234,7 +235,7 @@ export class DynamoStorage implements StoragePort {
   }
 
   async listTurns(sessionId: string, query: PageQuery): Promise<Page<Turn>> {
-    const page = await this.#queryPage(this.#turnsQuery(sessionId), query, turnsScope(sessionId), ['pk', 'sk'])
+    const page = await this.#queryPage(this.#turnsQuery(sessionId), query, turnsScope(sessionId), ['pk', 'sk'], { pk: sessionPartition(sessionId) })
     return { items: page.items.map(toTurn), nextCursor: page.nextCursor }
   }
 
@@ -380,12 +381,19 @@ export class DynamoStorage implements StoragePort {
   /**
    * One page of a keyset-paginated query. Asks for one item more than the page, so the last
    * page says so (nextCursor null) instead of leading to an empty page; the cursor is the key
-   * of the page's last item.
+   * of the page's last item, which must lie in the query's `partition`.
    */
-  async #queryPage(input: QueryCommandInput, query: PageQuery, scope: string, keyAttributes: string[]): Promise<Page<Item>> {
+  async #queryPage(input: QueryCommandInput, query: PageQuery, scope: string, keyAttributes: string[], partition: CursorKey): Promise<Page<Item>> {
     const limit = pageSize(query.limit)
-    const start = query.cursor === undefined ? undefined : this.#cursors.decode(scope, query.cursor, keyAttributes)
-    const result = await call((o) => this.#doc.send(new QueryCommand({ ...input, Limit: limit + 1, ExclusiveStartKey: start }), o))
+    const start = query.cursor === undefined ? undefined : this.#cursors.decode(scope, query.cursor, keyAttributes, partition)
+    let result
+    try {
+      result = await call((o) => this.#doc.send(new QueryCommand({ ...input, Limit: limit + 1, ExclusiveStartKey: start }), o))
+    } catch (err) {
+      // The checks above should leave DynamoDB nothing to refuse in a start key; if it still does, the cursor is at fault.
+      if (start && (err as Error).name === 'ValidationException') throw invalidCursor()
+      throw err
+    }
     const items = result.Items ?? []
     let next: CursorKey | undefined
     if (items.length > limit) next = pick(items[limit - 1]!, keyAttributes)

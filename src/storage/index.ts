@@ -3,6 +3,8 @@
 import { ConfigError, type Config } from '../config.ts'
 import type { Log } from '../core/log.ts'
 import type { StoragePort } from '../core/ports.ts'
+import { resolveCursorKey } from '../dev-secret.ts'
+import { CursorCodec } from './cursor.ts'
 import { createDynamoClient } from './dynamo-client.ts'
 import { DynamoStorage } from './dynamo.ts'
 import { startEmbeddedDynamo } from './embedded.ts'
@@ -17,8 +19,9 @@ export interface StorageHandle {
 
 export async function createStorage(config: Config, log: Log): Promise<StorageHandle> {
   const { mode, endpoint, region } = config.storage
+  const cursors = new CursorCodec(await resolveCursorKey(config))
   if (mode === 'memory') {
-    const storage = new MemoryStorage()
+    const storage = new MemoryStorage({ cursors })
     return { storage, close: () => storage.close() }
   }
   if (mode === 'dynamodb' && endpoint === undefined && region === undefined) {
@@ -26,7 +29,7 @@ export async function createStorage(config: Config, log: Log): Promise<StorageHa
   }
   const embedded = endpoint === undefined && region === undefined ? await startEmbeddedDynamo(config.dataDir, log) : undefined
   const client = createDynamoClient({ endpoint: embedded?.endpoint ?? endpoint, region })
-  const storage = new DynamoStorage({ client, tables: config.storage.tables, retentionDays: config.storage.retentionDays, log })
+  const storage = new DynamoStorage({ client, tables: config.storage.tables, retentionDays: config.storage.retentionDays, log, cursors })
   const close = async () => {
     await storage.close()
     await embedded?.close()

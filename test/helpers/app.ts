@@ -41,7 +41,8 @@ export async function startApp(t: Test, env: Record<string, string> = {}, option
   t.teardown(() => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
-  const token = (sub: string, role: Role = 'user') => app.jwt.sign({ sub, role })
+  // Tokens must expire (within JWT_MAX_TTL_SECONDS): an hour is longer than any test.
+  const token = (sub: string, role: Role = 'user') => app.jwt.sign({ sub, role }, { expiresIn: 3600 })
   return {
     app,
     url: `http://127.0.0.1:${port}`,

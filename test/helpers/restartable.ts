@@ -50,7 +50,8 @@ export async function startRestartableGateway(t: Test, env: Record<string, strin
     port,
     get app() { return app! },
     get running() { return app !== undefined },
-    token: (sub, role = 'user', claims = {}) => app!.jwt.sign({ sub, role, ...claims } as { sub: string; role: Role }),
+    // Tokens must expire: an hour unless the test gives its own exp (expiresIn would override it).
+    token: (sub, role = 'user', claims = {}) => app!.jwt.sign({ sub, role, ...claims } as { sub: string; role: Role }, claims.exp === undefined ? { expiresIn: 3600 } : {}),
     stop,
     start,
   }
