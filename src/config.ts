@@ -22,7 +22,15 @@ const EnvSchema = Type.Object({
   CONVERSATION_SESSION_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-conversation-sessions' }),
   ANIMAL_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-animals' }),
   FAMILY_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-families' }),
+  SAFETY_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-safety' }),
   RETENTION_DAYS: Type.Integer({ minimum: 1, default: 90 }),
+  RETENTION_SWEEP_MS: Type.Integer({ minimum: 100, default: 3_600_000 }),
+
+  SAFETY_WEBHOOK_URL: Type.Optional(Type.String({ pattern: HTTP_URL })),
+  SAFETY_WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  SAFETY_WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 20, default: 6 }),
+  SAFETY_WEBHOOK_BACKOFF_MS: Type.Integer({ minimum: 1, default: 1000 }),
+  SAFETY_WEBHOOK_QUEUE_SIZE: Type.Integer({ minimum: 1, default: 1000 }),
 
   OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: HTTP_URL })),
@@ -117,8 +125,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         sessions: e.CONVERSATION_SESSION_TABLE_NAME,
         animals: e.ANIMAL_DYNAMO_TABLE_NAME,
         families: e.FAMILY_DYNAMO_TABLE_NAME,
+        safety: e.SAFETY_DYNAMO_TABLE_NAME,
       },
       retentionDays: e.RETENTION_DAYS,
+      /** How often expired items are deleted on endpoints without TTL (the embedded store). */
+      retentionSweepMs: e.RETENTION_SWEEP_MS,
+    },
+    /** Where `high` safety flags are POSTed, and how hard to try. */
+    safetyWebhook: {
+      url: e.SAFETY_WEBHOOK_URL,
+      timeoutMs: e.SAFETY_WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.SAFETY_WEBHOOK_MAX_ATTEMPTS,
+      backoffMs: e.SAFETY_WEBHOOK_BACKOFF_MS,
+      queueSize: e.SAFETY_WEBHOOK_QUEUE_SIZE,
     },
     llm: {
       apiKey: e.OPENAI_API_KEY,

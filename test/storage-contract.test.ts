@@ -5,6 +5,7 @@ import t from 'tap'
 import { loadConfig } from '../src/config.ts'
 import { AppError } from '../src/core/errors.ts'
 import type { StoragePort } from '../src/core/ports.ts'
+import type { TurnSafety } from '../src/core/safety/types.ts'
 import type { Animal, Session, Turn } from '../src/core/types.ts'
 import { CursorCodec } from '../src/storage/cursor.ts'
 import { createDynamoClient } from '../src/storage/dynamo-client.ts'
@@ -27,6 +28,7 @@ const adapters: Record<string, () => Promise<StoragePort>> = {
       CONVERSATION_SESSION_TABLE_NAME: `${prefix}-sessions`,
       ANIMAL_DYNAMO_TABLE_NAME: `${prefix}-animals`,
       FAMILY_DYNAMO_TABLE_NAME: `${prefix}-families`,
+      SAFETY_DYNAMO_TABLE_NAME: `${prefix}-safety`,
     })
     const client = createDynamoClient({ endpoint: dynalite.endpoint })
     await ensureTables(client, config)
@@ -75,6 +77,13 @@ async function all<T>(list: (cursor?: string) => Promise<{ items: T[]; nextCurso
     cursor = page.nextCursor ?? undefined
   } while (cursor)
   return items
+}
+
+const LOST: TurnSafety = { action: 'support', flags: [{ category: 'lost_child', severity: 'high', source: 'input' }] }
+const SWEARING: TurnSafety = { action: 'allow', flags: [{ category: 'profanity', severity: 'medium', source: 'output' }] }
+const NAME_AND_SWEARING: TurnSafety = {
+  action: 'redirect',
+  flags: [{ category: 'personal_info', severity: 'low', source: 'input' }, { category: 'profanity', severity: 'medium', source: 'input' }],
 }
 
 const lion: Animal = { animalId: 'lion', name: 'Leo', species: 'lion', personality: 'proud', facts: ['Lions sleep a lot.'] }
@@ -297,15 +306,128 @@ for (const [name, open] of Object.entries(adapters)) {
       const keptTurn = makeTurn(kept)
       await storage.saveTurn(keptTurn)
 
-      t.equal(await storage.deleteSession(doomed.sessionId), true)
+      const deletion = await storage.deleteSession(doomed.sessionId)
+      t.equal(deletion.existed, true)
+      t.same([...deletion.turnIds].sort(), turns.map((turn) => turn.turnId).sort(), 'names every deleted turn (to purge resume buffers)')
       t.equal(await storage.getSession(doomed.sessionId), undefined)
       t.same(await storage.listTurns(doomed.sessionId, { limit: 100 }), { items: [], nextCursor: null })
       t.equal(await storage.getTurn(turns[0]!.turnId), undefined)
       t.equal(await storage.getTurn(turns[59]!.turnId), undefined)
       t.same(await storage.claimClientTurn('alice', 'ct-0', randomUUID()), { claimed: true }, 'its clientTurnIds are free again')
-      t.equal(await storage.deleteSession(doomed.sessionId), false, 'already gone')
+      t.same(await storage.deleteSession(doomed.sessionId), { existed: false, turnIds: [] }, 'already gone')
       t.same(await storage.getTurn(keptTurn.turnId), keptTurn, 'other sessions untouched')
       t.same((await storage.listSessions({ limit: 10 })).items.map((s) => s.sessionId), [kept.sessionId])
+    })
+
+    t.test('flagged turns: kept with the turn, counted on the session, listed as events and flagged sessions', async (t) => {
+      const storage = await open()
+      const calm = makeSession()
+      const lost = makeSession()
+      const otterChat = makeSession({ animalId: 'otter' })
+      const bobs = makeSession({ userId: 'bob' })
+      for (const session of [calm, lost, otterChat, bobs]) await storage.createSession(session)
+      await storage.saveTurn(makeTurn(calm))
+      const lostTurn = makeTurn(lost, { safety: LOST })
+      const swearing = makeTurn(lost, { safety: SWEARING })
+      const otterTurn = makeTurn(otterChat, { safety: NAME_AND_SWEARING })
+      const bobTurn = makeTurn(bobs, { safety: LOST })
+      for (const turn of [lostTurn, swearing, otterTurn, bobTurn]) await storage.saveTurn(turn)
+      await storage.saveTurn(lostTurn) // a retried save counts once
+      await storage.saveTurn(makeTurn(calm)) // calm is the most recently active session
+
+      t.same((await storage.getTurn(lostTurn.turnId))?.safety, LOST, 'the turn keeps its safety')
+      t.same((await storage.listTurns(lost.sessionId, { limit: 5 })).items.map((turn) => turn.safety), [LOST, SWEARING])
+      t.equal((await storage.getSession(lost.sessionId))?.safetyFlags, 2)
+      t.equal((await storage.getSession(otterChat.sessionId))?.safetyFlags, 2, 'one per flag')
+      t.notOk((await storage.getSession(calm.sessionId))?.safetyFlags, 'an unflagged session has none')
+
+      const flaggedIds = async (query: Omit<Parameters<StoragePort['listSessions']>[0], 'limit'>) =>
+        (await all((cursor) => storage.listSessions({ ...query, flagged: true, limit: 1, cursor }))).map((s) => s.sessionId)
+      t.same(await flaggedIds({}), [bobs.sessionId, otterChat.sessionId, lost.sessionId], 'every flagged session, most recently flagged first, one page at a time')
+      t.same(await flaggedIds({ userId: 'alice' }), [otterChat.sessionId, lost.sessionId])
+      t.same(await flaggedIds({ animalId: 'otter' }), [otterChat.sessionId])
+      t.same(await flaggedIds({ userId: 'nobody' }), [])
+      const listed = (await storage.listSessions({ userId: 'alice', flagged: true, limit: 10 })).items
+      t.match(listed[1], { sessionId: lost.sessionId, safetyFlags: 2, messageCount: 4 }, 'the flagged list gives whole sessions')
+
+      const events = await all((cursor) => storage.listSafetyEvents({ limit: 2, cursor }))
+      t.same(events.map((e) => [e.turnId, e.category]), [
+        [bobTurn.turnId, 'lost_child'],
+        [otterTurn.turnId, 'profanity'], [otterTurn.turnId, 'personal_info'],
+        [swearing.turnId, 'profanity'],
+        [lostTurn.turnId, 'lost_child'],
+      ], 'one event per flag, newest turn first, one turn\'s flags in reverse order')
+      t.same(events[4], {
+        turnId: lostTurn.turnId, sessionId: lost.sessionId, userId: 'alice', animalId: 'lion',
+        category: 'lost_child', severity: 'high', source: 'input', action: 'support', createdAt: lostTurn.createdAt,
+      }, 'exactly the contract\'s fields')
+
+      const ids = async (query: Omit<Parameters<StoragePort['listSafetyEvents']>[0], 'limit'>, limit = 1) =>
+        (await all((cursor) => storage.listSafetyEvents({ ...query, limit, cursor }))).map((e) => `${e.turnId}:${e.category}`)
+      t.same(await ids({ severity: 'high' }), [`${bobTurn.turnId}:lost_child`, `${lostTurn.turnId}:lost_child`])
+      t.same(await ids({ userIds: ['alice'] }), [`${otterTurn.turnId}:profanity`, `${otterTurn.turnId}:personal_info`, `${swearing.turnId}:profanity`, `${lostTurn.turnId}:lost_child`])
+      t.same(await ids({ userIds: ['alice', 'bob'], severity: 'high' }), [`${bobTurn.turnId}:lost_child`, `${lostTurn.turnId}:lost_child`], 'several users merged')
+      t.same(await ids({ userIds: ['alice'], animalId: 'otter', severity: 'low' }), [`${otterTurn.turnId}:personal_info`])
+      t.same(await ids({ animalId: 'lion' }, 2), [`${bobTurn.turnId}:lost_child`, `${swearing.turnId}:profanity`, `${lostTurn.turnId}:lost_child`])
+      t.same(await ids({ animalId: 'lion', severity: 'medium' }), [`${swearing.turnId}:profanity`])
+      t.same(await ids({ userIds: [] }), [], 'a parent without children sees nothing')
+
+      const first = await storage.listSafetyEvents({ userIds: ['alice'], limit: 1 })
+      const wrong = await failure(storage.listSafetyEvents({ userIds: ['bob'], limit: 1, cursor: first.nextCursor! }))
+      t.ok(wrong instanceof AppError && wrong.statusCode === 400, 'an events cursor is bound to its filters')
+      const flaggedCursor = (await storage.listSessions({ flagged: true, limit: 1 })).nextCursor!
+      const mixed = await failure(storage.listSessions({ limit: 1, cursor: flaggedCursor }))
+      t.ok(mixed instanceof AppError && mixed.statusCode === 400, 'a flagged-list cursor does not page the plain list')
+    })
+
+    t.test('deleteSession takes the session\'s safety events and flagged marker with it', async (t) => {
+      const storage = await open()
+      const doomed = makeSession()
+      const kept = makeSession()
+      await storage.createSession(doomed)
+      await storage.createSession(kept)
+      await storage.saveTurn(makeTurn(doomed, { safety: LOST }))
+      const keptTurn = makeTurn(kept, { safety: SWEARING })
+      await storage.saveTurn(keptTurn)
+      await storage.deleteSession(doomed.sessionId)
+      t.same((await storage.listSafetyEvents({ limit: 10 })).items.map((e) => e.turnId), [keptTurn.turnId])
+      t.same((await storage.listSessions({ flagged: true, limit: 10 })).items.map((s) => s.sessionId), [kept.sessionId])
+    })
+
+    t.test('deleteUserData erases every session, turn, claim and safety event of one user, nobody else\'s', async (t) => {
+      const storage = await open()
+      const sessions = [makeSession({ userId: 'kid' }), makeSession({ userId: 'kid', animalId: 'otter' }), makeSession({ userId: 'kid' })]
+      const other = makeSession({ userId: 'other-kid' })
+      for (const session of [...sessions, other]) await storage.createSession(session)
+      const kidTurns: Turn[] = []
+      for (const session of sessions) {
+        for (let i = 0; i < 3; i++) {
+          const turn = makeTurn(session, { clientTurnId: `k-${session.sessionId}-${i}`, safety: i === 1 ? LOST : undefined })
+          await storage.claimClientTurn('kid', turn.clientTurnId!, turn.turnId)
+          await storage.saveTurn(turn)
+          kidTurns.push(turn)
+        }
+      }
+      await storage.claimClientTurn('kid', 'never-stored', randomUUID()) // a turn that failed before it was saved
+      const otherTurn = makeTurn(other, { clientTurnId: 'o-1', safety: LOST })
+      await storage.claimClientTurn('other-kid', 'o-1', otherTurn.turnId)
+      await storage.saveTurn(otherTurn)
+
+      const deletion = await storage.deleteUserData('kid')
+      t.equal(deletion.existed, true)
+      t.same([...deletion.turnIds].sort(), kidTurns.map((turn) => turn.turnId).sort(), 'names every deleted turn')
+      for (const session of sessions) t.equal(await storage.getSession(session.sessionId), undefined)
+      for (const turn of kidTurns) t.equal(await storage.getTurn(turn.turnId), undefined)
+      t.same(await storage.listSessions({ userId: 'kid', limit: 10 }), { items: [], nextCursor: null })
+      t.same(await storage.listSafetyEvents({ userIds: ['kid'], limit: 10 }), { items: [], nextCursor: null })
+      t.same(await storage.listSessions({ userId: 'kid', flagged: true, limit: 10 }), { items: [], nextCursor: null })
+      t.same(await storage.claimClientTurn('kid', 'never-stored', randomUUID()), { claimed: true }, 'claims of turns never stored are gone too')
+      t.same(await storage.claimClientTurn('kid', kidTurns[0]!.clientTurnId!, randomUUID()), { claimed: true })
+
+      t.same(await storage.getTurn(otherTurn.turnId), otherTurn, 'another child is untouched')
+      t.same((await storage.listSafetyEvents({ limit: 10 })).items.map((e) => e.userId), ['other-kid'])
+      t.same(await storage.claimClientTurn('other-kid', 'o-1', randomUUID()), { claimed: false, turnId: otherTurn.turnId })
+      t.same(await storage.deleteUserData('kid'), { existed: false, turnIds: [] }, 'erasing again finds nothing')
     })
 
     t.test('families: link, list, check, unlink', async (t) => {

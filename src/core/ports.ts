@@ -1,7 +1,8 @@
 // The ports the conversation engine needs. Adapters (src/storage, src/llm, src/streaming)
 // implement them; plugins pick the adapter from config and decorate Fastify with it.
 import type { EventPayloads, EventType, TurnEvent } from './events.ts'
-import type { Animal, ChatMessage, Page, Sampling, Session, Turn, Usage } from './types.ts'
+import type { Severity } from './safety/types.ts'
+import type { Animal, ChatMessage, Page, SafetyEvent, Sampling, Session, Turn, Usage } from './types.ts'
 
 export interface PageQuery {
   limit: number
@@ -12,6 +13,23 @@ export interface SessionQuery extends PageQuery {
   /** Exactly one of userId / animalId is set, or neither (all sessions, admin/zookeeper). */
   userId?: string
   animalId?: string
+  /** Only sessions with at least one safety flag, most recently flagged first. */
+  flagged?: boolean
+}
+
+export interface SafetyEventQuery extends PageQuery {
+  /** Only these users' events (a parent's children); undefined: everyone's. */
+  userIds?: string[]
+  animalId?: string
+  severity?: Severity
+}
+
+/** What a delete removed: the turn ids let the caller purge the resume buffers too. */
+export interface Deletion {
+  /** False when there was nothing to delete (no such session, or a user without sessions). */
+  existed: boolean
+  /** Every stored turn that was deleted. */
+  turnIds: string[]
 }
 
 /** Outcome of claiming an idempotency key for a turn. */
@@ -34,8 +52,10 @@ export interface StoragePort {
   getSession(sessionId: string): Promise<Session | undefined>
   /** Most recently active first. */
   listSessions(query: SessionQuery): Promise<Page<Session>>
-  /** Deletes the session and all its turns. False when it did not exist. */
-  deleteSession(sessionId: string): Promise<boolean>
+  /** Deletes the session, all its turns, their claims and safety events. */
+  deleteSession(sessionId: string): Promise<Deletion>
+  /** Deletes everything stored about a user: every session and turn, every claim and safety event. */
+  deleteUserData(userId: string): Promise<Deletion>
   saveSummary(sessionId: string, summary: string, turnCount: number): Promise<void>
 
   /** Stores a finished turn and updates the session's bookkeeping in the same write path. */
@@ -47,6 +67,9 @@ export interface StoragePort {
   listTurns(sessionId: string, query: PageQuery): Promise<Page<Turn>>
   /** Every turn of a session, oldest first, fetched page by page (for exports). */
   iterateTurns(sessionId: string): AsyncIterable<Turn>
+
+  /** One item per flag of every stored flagged turn, newest first. */
+  listSafetyEvents(query: SafetyEventQuery): Promise<Page<SafetyEvent>>
 
   /** Atomically claims (userId, clientTurnId) for turnId; tells the existing turnId when already claimed. */
   claimClientTurn(userId: string, clientTurnId: string, turnId: string): Promise<ClientTurnClaim>
@@ -60,6 +83,14 @@ export interface StoragePort {
   unlinkChild(parentId: string, childId: string): Promise<void>
   listChildren(parentId: string): Promise<string[]>
   isLinked(parentId: string, childId: string): Promise<boolean>
+}
+
+/**
+ * Told about every turn that ended with safety flags (`turn.safety.flags` not empty), once, after
+ * the engine tried to store it. Must return at once: metrics and webhooks run on their own.
+ */
+export interface SafetyObserver {
+  turnFlagged(turn: Turn): void
 }
 
 export interface LlmRequest {

@@ -1,5 +1,5 @@
 // Domain types shared by the core, the adapters and the routes. Plain data, no behaviour.
-import type { TurnSafety } from './safety/types.ts'
+import type { FlagSource, SafetyAction, SafetyCategory, Severity, TurnSafety } from './safety/types.ts'
 import type { Language } from './text/language.ts'
 
 export const ROLES = ['user', 'parent', 'zookeeper', 'admin'] as const
@@ -88,6 +88,8 @@ export interface Session {
   lastModel?: string
   summary?: string
   summaryTurnCount?: number
+  /** Safety flags raised in the session's stored turns (absent: none). */
+  safetyFlags?: number
 }
 
 export interface Turn {
@@ -112,6 +114,21 @@ export interface Turn {
   endSeq?: number
   /** What the safety layer flagged in this turn; absent when nothing was. */
   safety?: TurnSafety
+}
+
+/** One flag of one stored turn, as GET /safety/events lists it. */
+export interface SafetyEvent {
+  turnId: string
+  sessionId: string
+  userId: string
+  animalId: string
+  category: SafetyCategory
+  severity: Severity
+  source: FlagSource
+  /** The turn's action. */
+  action: SafetyAction
+  /** The turn's createdAt. */
+  createdAt: string
 }
 
 export interface Page<T> {

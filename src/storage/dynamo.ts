@@ -8,24 +8,37 @@ import {
   PutCommand,
   QueryCommand,
   ScanCommand,
+  type ScanCommandInput,
   TransactWriteCommand,
   UpdateCommand,
   type QueryCommandInput,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb'
-import { AppError, notFound, StorageUnavailableError } from '../core/errors.ts'
+import { AppError, badRequest, notFound, StorageUnavailableError } from '../core/errors.ts'
 import { silentLog, type Log } from '../core/log.ts'
-import type { ClientTurnClaim, PageQuery, SessionQuery, StoragePort } from '../core/ports.ts'
-import type { Animal, Page, Session, Turn } from '../core/types.ts'
-import { deleteItems } from './batch.ts'
+import { flagCount } from '../core/flags.ts'
+import type { ClientTurnClaim, Deletion, PageQuery, SafetyEventQuery, SessionQuery, StoragePort } from '../core/ports.ts'
+import { SEVERITIES } from '../core/safety/types.ts'
+import type { Animal, Page, SafetyEvent, Session, Turn } from '../core/types.ts'
+import { deleteItems, getItems, putItems } from './batch.ts'
 import { CursorCodec, invalidCursor, type CursorKey } from './cursor.ts'
 import { call } from './dynamo-client.ts'
 import {
+  clientPartition,
   clientTurnKey,
+  EVENT_ORDER,
   expiresAt,
+  FLAGGED_BUCKET,
+  FLAGGED_ORDER,
+  flaggedSessionItem,
+  flaggedSessionKey,
   MESSAGES_PER_TURN,
+  safetyEventItems,
+  safetyFootprint,
+  safetyPartition,
   sessionItem,
   sessionPartition,
+  toSafetyEvent,
   toSession,
   toTurn,
   turnFootprint,
@@ -35,8 +48,8 @@ import {
   TURN_SORT_PREFIX,
   type ItemKey,
 } from './items.ts'
-import { checkSessionQuery, MAX_PAGE_SIZE, pageSize, sessionsScope, turnsScope } from './queries.ts'
-import { ACTIVITY_BUCKET, SESSION_INDEXES, TTL_ATTRIBUTE, type TableNames } from './tables.ts'
+import { checkSessionQuery, MAX_PAGE_SIZE, pageSize, safetyEventsScope, sessionsScope, turnsScope } from './queries.ts'
+import { ACTIVITY_BUCKET, SAFETY_INDEXES, SESSION_INDEXES, tableDefinitions, TTL_ATTRIBUTE, type TableNames } from './tables.ts'
 
 export interface DynamoStorageOptions {
   /** Owned by the storage from now on: close() destroys it. */
@@ -49,6 +62,19 @@ export interface DynamoStorageOptions {
 
 type Item = Record<string, unknown>
 
+/** One partition of a safety-table index, newest first (see #newestFirst). */
+interface IndexPartition {
+  index: string
+  attribute: string
+  value: string
+}
+
+/** A FilterExpression applied to every partition of one query. */
+interface Filter {
+  expression: string
+  names: Record<string, string>
+  values: Record<string, unknown>
+}
 
 export class DynamoStorage implements StoragePort {
   readonly kind = 'dynamodb'
@@ -124,6 +150,7 @@ export class DynamoStorage implements StoragePort {
 
   async listSessions(query: SessionQuery): Promise<Page<Session>> {
     checkSessionQuery(query)
+    if (query.flagged) return this.#listFlaggedSessions(query)
     const [IndexName, attribute, value] = query.userId !== undefined
       ? [SESSION_INDEXES.byUser, 'userId', query.userId]
       : query.animalId !== undefined
@@ -148,16 +175,57 @@ export class DynamoStorage implements StoragePort {
 
   /**
    * The session item goes first, so a turn finishing meanwhile fails its "session exists"
-   * condition instead of leaving an orphan; then every turn with its pointer and claim.
-   * The sweep also runs when the session is already gone, so a retry finishes an interrupted delete.
+   * condition instead of leaving an orphan; then every turn with its pointer, claim and safety
+   * events, then the session's flagged marker. The sweep also runs when the session is already
+   * gone, so a retry finishes an interrupted delete.
    */
-  async deleteSession(sessionId: string): Promise<boolean> {
+  async deleteSession(sessionId: string): Promise<Deletion> {
     const deleted = await call((o) =>
       this.#doc.send(new DeleteCommand({ TableName: this.#tables.sessions, Key: { sessionId }, ReturnValues: 'ALL_OLD' }), o))
-    for await (const turns of this.#turnPages(sessionId, { ProjectionExpression: 'sessionId, turnId, createdAt, userId, clientTurnId' })) {
-      await deleteItems(this.#doc, this.#tables.conversations, turns.flatMap((item) => turnFootprint(toTurn(item))))
+    const turnIds: string[] = []
+    let userId = deleted.Attributes?.userId as string | undefined
+    const projection = {
+      ProjectionExpression: 'sessionId, turnId, createdAt, userId, animalId, clientTurnId, #safety',
+      ExpressionAttributeNames: { '#safety': 'safety' },
     }
-    return deleted.Attributes !== undefined
+    for await (const items of this.#turnPages(sessionId, projection)) {
+      const turns = items.map(toTurn)
+      await deleteItems(this.#doc, this.#tables.conversations, turns.flatMap(turnFootprint))
+      await deleteItems(this.#doc, this.#tables.safety, turns.flatMap(safetyFootprint))
+      turnIds.push(...turns.map((turn) => turn.turnId))
+      userId ??= turns[0]?.userId
+    }
+    if (userId !== undefined) await deleteItems(this.#doc, this.#tables.safety, [flaggedSessionKey({ userId, sessionId })])
+    return { existed: deleted.Attributes !== undefined, turnIds }
+  }
+
+  /**
+   * Every session of the user (found through the byUser index), then whatever is left in the
+   * user's partitions: safety events and markers, and idempotency claims of turns never stored.
+   */
+  async deleteUserData(userId: string): Promise<Deletion> {
+    const turnIds: string[] = []
+    let existed = false
+    let start: Item | undefined
+    do {
+      const page = await call((o) => this.#doc.send(new QueryCommand({
+        TableName: this.#tables.sessions,
+        IndexName: SESSION_INDEXES.byUser,
+        KeyConditionExpression: 'userId = :u',
+        ExpressionAttributeValues: { ':u': userId },
+        ProjectionExpression: 'sessionId',
+        ExclusiveStartKey: start,
+      }), o))
+      for (const { sessionId } of page.Items ?? []) {
+        const deleted = await this.deleteSession(sessionId as string)
+        existed ||= deleted.existed
+        turnIds.push(...deleted.turnIds)
+      }
+      start = page.LastEvaluatedKey
+    } while (start)
+    await this.#deletePartition(this.#tables.safety, safetyPartition(userId))
+    await this.#deletePartition(this.#tables.conversations, clientPartition(userId))
+    return { existed, turnIds }
   }
 
   async saveSummary(sessionId: string, summary: string, turnCount: number): Promise<void> {
@@ -185,11 +253,12 @@ export class DynamoStorage implements StoragePort {
       ConditionExpression: 'attribute_not_exists(pk)',
     }
     const pointerPut = { TableName: this.#tables.conversations, Item: turnPointerItem(turn, ttl) }
+    const flags = flagCount(turn)
     const sessionUpdate = {
       TableName: this.#tables.sessions,
       Key: { sessionId: turn.sessionId },
       UpdateExpression: `SET updatedAt = :activity, lastModel = :model, ${TTL_ATTRIBUTE} = :ttl ` +
-        'ADD messageCount :messages, totalTokens :tokens, totalLatencyMs :latency',
+        `ADD messageCount :messages, totalTokens :tokens, totalLatencyMs :latency${flags ? ', safetyFlags :flags' : ''}`,
       ConditionExpression: 'attribute_exists(sessionId)',
       ExpressionAttributeValues: {
         ':activity': turn.createdAt,
@@ -198,12 +267,18 @@ export class DynamoStorage implements StoragePort {
         ':messages': MESSAGES_PER_TURN,
         ':tokens': turn.usage.totalTokens,
         ':latency': turn.latencyMs,
+        ...(flags ? { ':flags': flags } : {}),
       },
     }
+    // A flagged turn also writes one event per flag and moves its session's flagged marker.
+    const safetyItems = flags ? [...safetyEventItems(turn, ttl), flaggedSessionItem(turn, ttl)] : []
     if (this.#transactions) {
       try {
         await call((o) => this.#doc.send(new TransactWriteCommand({
-          TransactItems: [{ Put: turnPut }, { Put: pointerPut }, { Update: sessionUpdate }],
+          TransactItems: [
+            { Put: turnPut }, { Put: pointerPut }, { Update: sessionUpdate },
+            ...safetyItems.map((Item) => ({ Put: { TableName: this.#tables.safety, Item } })),
+          ],
         }), o))
         return
       } catch (err) {
@@ -220,6 +295,7 @@ export class DynamoStorage implements StoragePort {
       await deleteItems(this.#doc, this.#tables.conversations, turnFootprint(turn))
       throw err
     }
+    await putItems(this.#doc, this.#tables.safety, safetyItems)
   }
 
   async getTurn(turnId: string): Promise<Turn | undefined> {
@@ -241,6 +317,54 @@ export class DynamoStorage implements StoragePort {
 
   async *iterateTurns(sessionId: string): AsyncIterable<Turn> {
     for await (const items of this.#turnPages(sessionId)) yield* items.map(toTurn)
+  }
+
+  // Safety events
+
+  /**
+   * The most selective index serves the query and the other filters are FilterExpressions: a
+   * user's partition (several, merged, for a parent's children), an animal's, a severity's;
+   * everyone's is the three severity partitions merged.
+   */
+  async listSafetyEvents(query: SafetyEventQuery): Promise<Page<SafetyEvent>> {
+    const { userIds, animalId, severity } = query
+    const filters: string[] = []
+    const names: Record<string, string> = {}
+    const values: Record<string, unknown> = {}
+    const filterOn = (attribute: string, value: string) => {
+      filters.push(`#f${filters.length} = :f${filters.length}`)
+      names[`#f${filters.length - 1}`] = attribute
+      values[`:f${filters.length - 1}`] = value
+    }
+    let partitions: IndexPartition[]
+    if (userIds !== undefined) {
+      partitions = userIds.map((value) => ({ index: SAFETY_INDEXES.byUser, attribute: 'userId', value }))
+      if (animalId !== undefined) filterOn('animalId', animalId)
+      if (severity !== undefined) filterOn('severity', severity)
+    } else if (animalId !== undefined) {
+      partitions = [{ index: SAFETY_INDEXES.byAnimal, attribute: 'animalId', value: animalId }]
+      if (severity !== undefined) filterOn('severity', severity)
+    } else {
+      partitions = (severity ? [severity] : SEVERITIES).map((value) => ({ index: SAFETY_INDEXES.byBucket, attribute: 'bucket', value }))
+    }
+    const filter = filters.length ? { expression: filters.join(' AND '), names, values } : undefined
+    const page = await this.#newestPage(partitions, EVENT_ORDER, query, safetyEventsScope(query), filter)
+    return { items: page.items.map(toSafetyEvent), nextCursor: page.nextCursor }
+  }
+
+  /** Flagged-session markers from the safety table, then the sessions themselves. */
+  async #listFlaggedSessions(query: SessionQuery): Promise<Page<Session>> {
+    const partition: IndexPartition = query.userId !== undefined
+      ? { index: SAFETY_INDEXES.byUser, attribute: 'userId', value: query.userId }
+      : query.animalId !== undefined
+        ? { index: SAFETY_INDEXES.byAnimal, attribute: 'animalId', value: query.animalId }
+        : { index: SAFETY_INDEXES.byBucket, attribute: 'bucket', value: FLAGGED_BUCKET }
+    const markers = await this.#newestPage([partition], FLAGGED_ORDER, query, sessionsScope(query))
+    const found = await getItems(this.#doc, this.#tables.sessions, markers.items.map(({ sessionId }) => ({ sessionId })))
+    const byId = new Map(found.map((item) => [item.sessionId, toSession(item)]))
+    // A marker whose session was deleted a moment ago has no session: skipped.
+    const sessions = markers.items.flatMap(({ sessionId }) => byId.get(sessionId) ?? [])
+    return { items: sessions, nextCursor: markers.nextCursor }
   }
 
   // Idempotency
@@ -272,6 +396,37 @@ export class DynamoStorage implements StoragePort {
       if ((err as Error).name !== 'ConditionalCheckFailedException') throw err
       return this.claimClientTurn(userId, clientTurnId, turnId)
     }
+  }
+
+  // Retention
+
+  /**
+   * Deletes every item whose TTL attribute is at or before `now` (epoch ms), for endpoints
+   * without TTL (the embedded dynalite). A Scan per table: fine for the embedded store's size,
+   * never needed on AWS, where DynamoDB's own TTL does this. Returns how many items went.
+   */
+  async sweepExpired(now = Date.now()): Promise<number> {
+    let swept = 0
+    for (const { input, ttlAttribute } of tableDefinitions(this.#tables)) {
+      if (!ttlAttribute) continue
+      const keyNames = input.KeySchema!.map((k) => k.AttributeName!)
+      const scan: ScanCommandInput = {
+        TableName: input.TableName,
+        FilterExpression: '#ttl <= :now',
+        ProjectionExpression: keyNames.map((_, i) => `#k${i}`).join(', '),
+        ExpressionAttributeNames: { '#ttl': ttlAttribute, ...Object.fromEntries(keyNames.map((name, i) => [`#k${i}`, name])) },
+        ExpressionAttributeValues: { ':now': Math.floor(now / 1000) },
+      }
+      let start: Item | undefined
+      do {
+        const page = await call((o) => this.#doc.send(new ScanCommand({ ...scan, ExclusiveStartKey: start }), o))
+        const keys = (page.Items ?? []) as ItemKey[]
+        await deleteItems(this.#doc, input.TableName, keys)
+        swept += keys.length
+        start = page.LastEvaluatedKey
+      } while (start)
+    }
+    return swept
   }
 
   // Families
@@ -378,6 +533,63 @@ export class DynamoStorage implements StoragePort {
     } while (start)
   }
 
+  /** Deletes every item of one partition (pk) of a table, a page at a time. */
+  async #deletePartition(table: string, pk: string): Promise<void> {
+    let start: Item | undefined
+    do {
+      const page = await call((o) => this.#doc.send(new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ProjectionExpression: 'pk, sk',
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }), o))
+      await deleteItems(this.#doc, table, (page.Items ?? []) as ItemKey[])
+      start = page.LastEvaluatedKey
+    } while (start)
+  }
+
+  /**
+   * One page, newest first, of the items whose `order` starts with `prefix` in one or more
+   * partitions of the safety table's indexes, merged. The cursor is the `order` of the page's last
+   * item: each partition is asked for items before it (`BETWEEN prefix AND cursor`, the cursor item
+   * itself dropped), `limit + 1` of them, so the merged page knows whether more exist.
+   */
+  async #newestPage(partitions: IndexPartition[], prefix: string, query: PageQuery, scope: string, filter?: Filter): Promise<Page<Item>> {
+    const limit = pageSize(query.limit)
+    const before = query.cursor === undefined ? undefined : this.#cursors.decode(scope, query.cursor, ['order']).order
+    if (before !== undefined && !before.startsWith(prefix)) throw badRequest('cursor is invalid')
+    const perPartition = await Promise.all(partitions.map((partition) => this.#newestFirst(partition, prefix, before, limit + 1, filter)))
+    const merged = perPartition.flat().sort((a, b) => compare(b.order as string, a.order as string)).slice(0, limit + 1)
+    const items = merged.slice(0, limit)
+    const nextCursor = merged.length > limit ? this.#cursors.encode(scope, { order: items.at(-1)!.order as string }) : null
+    return { items, nextCursor }
+  }
+
+  /** Up to `want` items of one partition before `before`, newest first; filtered items do not count. */
+  async #newestFirst(partition: IndexPartition, prefix: string, before: string | undefined, want: number, filter?: Filter): Promise<Item[]> {
+    // The next character after the prefix's last one: every `order` with the prefix sorts below it.
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
+    const input: QueryCommandInput = {
+      TableName: this.#tables.safety,
+      IndexName: partition.index,
+      KeyConditionExpression: '#h = :h AND #o BETWEEN :lo AND :hi',
+      ExpressionAttributeNames: { '#h': partition.attribute, '#o': 'order', ...filter?.names },
+      ExpressionAttributeValues: { ':h': partition.value, ':lo': prefix, ':hi': before ?? end, ...filter?.values },
+      FilterExpression: filter?.expression,
+      ScanIndexForward: false,
+    }
+    const items: Item[] = []
+    let start: Item | undefined
+    do {
+      const page = await call((o) => this.#doc.send(new QueryCommand({ ...input, Limit: want + 1, ExclusiveStartKey: start }), o))
+      items.push(...(page.Items ?? []).filter((item) => item.order !== before))
+      start = page.LastEvaluatedKey
+    } while (start && items.length < want)
+    return items.slice(0, want)
+  }
+
   /**
    * One page of a keyset-paginated query. Asks for one item more than the page, so the last
    * page says so (nextCursor null) instead of leading to an empty page; the cursor is the key
@@ -404,4 +616,9 @@ export class DynamoStorage implements StoragePort {
 
 function pick(item: Item, attributes: string[]): CursorKey {
   return Object.fromEntries(attributes.map((name) => [name, String(item[name])]))
+}
+
+/** DynamoDB's order for the ASCII keys we write (localeCompare is not). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }

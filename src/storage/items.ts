@@ -1,7 +1,8 @@
 // Item shapes of the conversations and sessions tables: key builders and the conversion
 // between stored items and domain objects. Domain fields are stored as they are (so a field
 // added to Turn or Session later is kept), next to a few storage-only attributes.
-import type { Session, Turn } from '../core/types.ts'
+import { safetyEventsOf } from '../core/flags.ts'
+import type { SafetyEvent, Session, Turn } from '../core/types.ts'
 import { ACTIVITY_BUCKET, TTL_ATTRIBUTE } from './tables.ts'
 
 // Key parts are URI-encoded so a '#' inside an id cannot make two keys collide.
@@ -19,8 +20,9 @@ export const TURN_SORT_PREFIX = 'TURN#'
 
 /** A pointer from turnId to the turn's key, so getTurn is two strongly consistent reads. */
 export const turnPointerKey = (turnId: string) => ({ pk: `TURN#${part(turnId)}`, sk: 'POINTER' })
-/** The idempotency claim of one (userId, clientTurnId). */
-export const clientTurnKey = (userId: string, clientTurnId: string) => ({ pk: `CLIENT#${part(userId)}#${part(clientTurnId)}`, sk: 'CLAIM' })
+/** The idempotency claim of one (userId, clientTurnId); a user's claims share a partition, so erasing a user finds them all. */
+export const clientTurnKey = (userId: string, clientTurnId: string) => ({ pk: clientPartition(userId), sk: `CLAIM#${part(clientTurnId)}` })
+export const clientPartition = (userId: string) => `CLIENT#${part(userId)}`
 
 export type ItemKey = { pk: string; sk: string }
 
@@ -40,6 +42,47 @@ export function turnPointerItem(turn: Turn, ttl: number): Record<string, unknown
 export function sessionItem(session: Session, ttl: number): Record<string, unknown> {
   return { ...session, activityBucket: ACTIVITY_BUCKET, [TTL_ATTRIBUTE]: ttl }
 }
+
+// The safety table: one partition per user holding their events and flagged-session markers.
+
+export const safetyPartition = (userId: string) => `USER#${part(userId)}`
+/** `order` prefixes: the GSIs of the safety table hold both kinds, sorted by kind, then time. */
+export const EVENT_ORDER = 'EVENT#'
+export const FLAGGED_ORDER = 'SESSION#'
+/** The `bucket` of flagged-session markers (events use their severity). */
+export const FLAGGED_BUCKET = 'flagged'
+
+/** A flag's position: time, turn, index of the flag in the turn; unique, newest sorts last. */
+export const eventOrder = (event: Pick<SafetyEvent, 'createdAt' | 'turnId'>, index: number) =>
+  `${EVENT_ORDER}${event.createdAt}#${part(event.turnId)}#${String(index).padStart(2, '0')}`
+export const flaggedOrder = (flaggedAt: string, sessionId: string) => `${FLAGGED_ORDER}${flaggedAt}#${part(sessionId)}`
+const flaggedKey = (userId: string, sessionId: string): ItemKey => ({ pk: safetyPartition(userId), sk: `${FLAGGED_ORDER}${part(sessionId)}` })
+
+/** One item per flag of the turn. */
+export function safetyEventItems(turn: Turn, ttl: number): Record<string, unknown>[] {
+  return safetyEventsOf(turn).map((event, index) => {
+    const order = eventOrder(event, index)
+    return { ...event, pk: safetyPartition(event.userId), sk: order, order, bucket: event.severity, kind: 'safetyEvent', [TTL_ATTRIBUTE]: ttl }
+  })
+}
+
+/** The session's marker in the flagged lists, moved to this turn's time. */
+export function flaggedSessionItem(turn: Turn, ttl: number): Record<string, unknown> {
+  const { userId, sessionId, animalId, createdAt } = turn
+  return { ...flaggedKey(userId, sessionId), order: flaggedOrder(createdAt, sessionId), bucket: FLAGGED_BUCKET, kind: 'flaggedSession', userId, sessionId, animalId, flaggedAt: createdAt, [TTL_ATTRIBUTE]: ttl }
+}
+
+export function toSafetyEvent(item: Record<string, unknown>): SafetyEvent {
+  const { turnId, sessionId, userId, animalId, category, severity, source, action, createdAt } = item as unknown as SafetyEvent
+  return { turnId, sessionId, userId, animalId, category, severity, source, action, createdAt }
+}
+
+/** The keys of a turn's items in the safety table (its events; the session marker is the session's). */
+export function safetyFootprint(turn: Turn): ItemKey[] {
+  return safetyEventsOf(turn).map((event, index) => ({ pk: safetyPartition(event.userId), sk: eventOrder(event, index) }))
+}
+
+export const flaggedSessionKey = (session: Pick<Session, 'userId' | 'sessionId'>) => flaggedKey(session.userId, session.sessionId)
 
 export function toTurn(item: Record<string, unknown>): Turn {
   const { pk: _pk, sk: _sk, kind: _kind, [TTL_ATTRIBUTE]: _ttl, ...turn } = item

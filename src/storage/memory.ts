@@ -1,12 +1,21 @@
 // StoragePort in process memory (STORAGE=memory, for benchmarks): nothing survives a restart.
 // Same semantics as DynamoStorage, including keyset pagination with the same signed cursors.
 // Objects are copied in and out, so callers can never change stored state by mutation.
-import { AppError, notFound } from '../core/errors.ts'
-import type { ClientTurnClaim, PageQuery, SessionQuery, StoragePort } from '../core/ports.ts'
-import type { Animal, Page, Session, Turn } from '../core/types.ts'
+import { AppError, badRequest, notFound } from '../core/errors.ts'
+import { flagCount, safetyEventsOf } from '../core/flags.ts'
+import type { ClientTurnClaim, Deletion, PageQuery, SafetyEventQuery, SessionQuery, StoragePort } from '../core/ports.ts'
+import type { Animal, Page, SafetyEvent, Session, Turn } from '../core/types.ts'
 import { CursorCodec } from './cursor.ts'
-import { MESSAGES_PER_TURN, turnOrderKey } from './items.ts'
-import { checkSessionQuery, MAX_PAGE_SIZE, pageSize, sessionsScope, turnsScope } from './queries.ts'
+import { EVENT_ORDER, eventOrder, FLAGGED_ORDER, flaggedOrder, MESSAGES_PER_TURN, turnOrderKey } from './items.ts'
+import { checkSessionQuery, MAX_PAGE_SIZE, pageSize, safetyEventsScope, sessionsScope, turnsScope } from './queries.ts'
+
+/** A flagged session's place in the flagged lists (the DynamoDB adapter's marker item). */
+interface FlaggedMarker {
+  order: string
+  sessionId: string
+  userId: string
+  animalId: string
+}
 
 /**
  * A deep copy of stored data: plain objects, arrays and primitives (undefined fields kept), which
@@ -31,6 +40,9 @@ export class MemoryStorage implements StoragePort {
   readonly #turnsById = new Map<string, Turn>()
   readonly #claims = new Map<string, string>()
   readonly #children = new Map<string, Set<string>>()
+  /** Safety events by their `order` (unique: time, turn, flag index). */
+  readonly #events = new Map<string, SafetyEvent>()
+  readonly #flagged = new Map<string, FlaggedMarker>()
 
   constructor(options: { cursors?: CursorCodec } = {}) {
     this.#cursors = options.cursors ?? new CursorCodec()
@@ -72,6 +84,12 @@ export class MemoryStorage implements StoragePort {
   /** Newest activity first; ties broken by sessionId, as the cursor position is (updatedAt, sessionId). */
   async listSessions(query: SessionQuery): Promise<Page<Session>> {
     checkSessionQuery(query)
+    if (query.flagged) {
+      const markers = [...this.#flagged.values()]
+        .filter((m) => (query.userId === undefined || m.userId === query.userId) && (query.animalId === undefined || m.animalId === query.animalId))
+      const page = this.#newestPage(markers, FLAGGED_ORDER, query, sessionsScope(query))
+      return { items: page.items.flatMap((m) => this.#sessions.get(m.sessionId) ?? []).map(copy), nextCursor: page.nextCursor }
+    }
     const scope = sessionsScope(query)
     const after = query.cursor === undefined ? undefined : this.#cursors.decode(scope, query.cursor, ['updatedAt', 'sessionId'])
     const position = (s: Session) => `${s.updatedAt}\u0000${s.sessionId}`
@@ -88,13 +106,29 @@ export class MemoryStorage implements StoragePort {
     return { items: items.map(copy), nextCursor }
   }
 
-  async deleteSession(sessionId: string): Promise<boolean> {
-    for (const turn of this.#turns.get(sessionId) ?? []) {
+  async deleteSession(sessionId: string): Promise<Deletion> {
+    const turns = this.#turns.get(sessionId) ?? []
+    for (const turn of turns) {
       this.#turnsById.delete(turn.turnId)
       if (turn.clientTurnId) this.#claims.delete(claimKey(turn.userId, turn.clientTurnId))
+      safetyEventsOf(turn).forEach((event, index) => this.#events.delete(eventOrder(event, index)))
     }
     this.#turns.delete(sessionId)
-    return this.#sessions.delete(sessionId)
+    this.#flagged.delete(sessionId)
+    return { existed: this.#sessions.delete(sessionId), turnIds: turns.map((turn) => turn.turnId) }
+  }
+
+  async deleteUserData(userId: string): Promise<Deletion> {
+    const deletion: Deletion = { existed: false, turnIds: [] }
+    for (const session of [...this.#sessions.values()].filter((s) => s.userId === userId)) {
+      const deleted = await this.deleteSession(session.sessionId)
+      deletion.existed ||= deleted.existed
+      deletion.turnIds.push(...deleted.turnIds)
+    }
+    for (const [order, event] of this.#events) if (event.userId === userId) this.#events.delete(order)
+    for (const [sessionId, marker] of this.#flagged) if (marker.userId === userId) this.#flagged.delete(sessionId)
+    for (const key of this.#claims.keys()) if ((JSON.parse(key) as string[])[0] === userId) this.#claims.delete(key)
+    return deletion
   }
 
   async saveSummary(sessionId: string, summary: string, turnCount: number): Promise<void> {
@@ -119,6 +153,13 @@ export class MemoryStorage implements StoragePort {
     session.totalLatencyMs += turn.latencyMs
     session.lastModel = turn.model
     session.updatedAt = turn.createdAt
+    const flags = flagCount(turn)
+    if (flags > 0) {
+      session.safetyFlags = (session.safetyFlags ?? 0) + flags
+      safetyEventsOf(turn).forEach((event, index) => this.#events.set(eventOrder(event, index), event))
+      const { sessionId, userId, animalId, createdAt } = turn
+      this.#flagged.set(sessionId, { order: flaggedOrder(createdAt, sessionId), sessionId, userId, animalId })
+    }
   }
 
   async getTurn(turnId: string): Promise<Turn | undefined> {
@@ -149,6 +190,29 @@ export class MemoryStorage implements StoragePort {
       yield* page.items
       cursor = page.nextCursor ?? undefined
     } while (cursor)
+  }
+
+  async listSafetyEvents(query: SafetyEventQuery): Promise<Page<SafetyEvent>> {
+    const { userIds, animalId, severity } = query
+    const matching = [...this.#events].map(([order, event]) => ({ order, event })).filter(({ event }) =>
+      (userIds === undefined || userIds.includes(event.userId)) &&
+      (animalId === undefined || event.animalId === animalId) &&
+      (severity === undefined || event.severity === severity))
+    const page = this.#newestPage(matching, EVENT_ORDER, query, safetyEventsScope(query))
+    return { items: page.items.map(({ event }) => copy(event)), nextCursor: page.nextCursor }
+  }
+
+  /** Newest first by `order`, after the cursor's position; the same cursors as DynamoStorage's. */
+  #newestPage<T extends { order: string }>(items: T[], prefix: string, query: PageQuery, scope: string): Page<T> {
+    const before = query.cursor === undefined ? undefined : this.#cursors.decode(scope, query.cursor, ['order']).order
+    if (before !== undefined && !before.startsWith(prefix)) throw badRequest('cursor is invalid')
+    const remaining = items
+      .filter((item) => before === undefined || compare(item.order, before) < 0)
+      .sort((a, b) => compare(b.order, a.order))
+    const limit = pageSize(query.limit)
+    const page = remaining.slice(0, limit)
+    const nextCursor = remaining.length > limit ? this.#cursors.encode(scope, { order: page.at(-1)!.order }) : null
+    return { items: page, nextCursor }
   }
 
   async claimClientTurn(userId: string, clientTurnId: string, turnId: string): Promise<ClientTurnClaim> {

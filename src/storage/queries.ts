@@ -1,7 +1,7 @@
 // Query rules shared by both adapters: page sizes, and what a cursor is bound to, so a cursor
 // from one session's turns (or one user's session list) is rejected on any other query.
 import { badRequest } from '../core/errors.ts'
-import type { SessionQuery } from '../core/ports.ts'
+import type { SafetyEventQuery, SessionQuery } from '../core/ports.ts'
 
 export const MAX_PAGE_SIZE = 100
 
@@ -11,9 +11,19 @@ export const pageSize = (limit: number) => Math.min(Math.max(Math.trunc(limit) |
 export const turnsScope = (sessionId: string) => `turns:${sessionId}`
 
 export function sessionsScope(query: SessionQuery): string {
-  if (query.userId !== undefined) return `sessions:user:${query.userId}`
-  if (query.animalId !== undefined) return `sessions:animal:${query.animalId}`
-  return 'sessions:all'
+  const list = query.flagged ? 'flagged-sessions' : 'sessions'
+  if (query.userId !== undefined) return `${list}:user:${query.userId}`
+  if (query.animalId !== undefined) return `${list}:animal:${query.animalId}`
+  return `${list}:all`
+}
+
+/**
+ * Bound to the filters, not to the list of users: a parent whose family changes between two
+ * pages keeps paging (the position is only a time; who may be seen is decided per request).
+ */
+export function safetyEventsScope(query: SafetyEventQuery): string {
+  const users = query.userIds === undefined ? '*' : query.userIds.length === 1 ? `user:${query.userIds[0]}` : 'users'
+  return `safety:${users}:${query.animalId ?? '*'}:${query.severity ?? '*'}`
 }
 
 export function checkSessionQuery(query: SessionQuery): void {

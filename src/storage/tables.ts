@@ -1,4 +1,4 @@
-// The four DynamoDB tables, their keys and indexes, and ensureTables() which creates what is
+// The DynamoDB tables, their keys and indexes, and ensureTables() which creates what is
 // missing. docs/storage.md explains which access pattern each key and index serves.
 import {
   CreateTableCommand,
@@ -27,6 +27,17 @@ export const SESSION_INDEXES = {
 /** The constant `activityBucket` value; see docs/storage.md for the hot-partition trade-off. */
 export const ACTIVITY_BUCKET = 'all'
 
+/**
+ * Global secondary indexes of the safety table, all sorted by `order` (the item kind, then time:
+ * `EVENT#<createdAt>#<turnId>#<n>` or `SESSION#<flaggedAt>#<sessionId>`).
+ */
+export const SAFETY_INDEXES = {
+  byUser: 'byUser',
+  byAnimal: 'byAnimal',
+  /** `bucket`: an event's severity, or `flagged` for the flagged-session markers. */
+  byBucket: 'byBucket',
+} as const
+
 export type TableNames = Config['storage']['tables']
 
 export interface TableDefinition {
@@ -37,12 +48,13 @@ export interface TableDefinition {
 
 const S = 'S' as const
 
-function sessionIndex(name: string, partitionKey: string) {
+/** A global secondary index projecting every attribute. */
+function gsi(name: string, partitionKey: string, sortKey = 'updatedAt') {
   return {
     IndexName: name,
     KeySchema: [
       { AttributeName: partitionKey, KeyType: 'HASH' as const },
-      { AttributeName: 'updatedAt', KeyType: 'RANGE' as const },
+      { AttributeName: sortKey, KeyType: 'RANGE' as const },
     ],
     Projection: { ProjectionType: 'ALL' as const },
   }
@@ -52,7 +64,7 @@ export function tableDefinitions(tables: TableNames): TableDefinition[] {
   return [
     {
       // Turns (pk SESSION#id, sk TURN#createdAt#turnId), turn pointers (pk TURN#id) and
-      // idempotency claims (pk CLIENT#user#clientTurnId), all under one generic key.
+      // idempotency claims (pk CLIENT#user, sk CLAIM#clientTurnId), all under one generic key.
       input: {
         TableName: tables.conversations,
         BillingMode: 'PAY_PER_REQUEST',
@@ -74,9 +86,9 @@ export function tableDefinitions(tables: TableNames): TableDefinition[] {
         ],
         KeySchema: [{ AttributeName: 'sessionId', KeyType: 'HASH' }],
         GlobalSecondaryIndexes: [
-          sessionIndex(SESSION_INDEXES.byUser, 'userId'),
-          sessionIndex(SESSION_INDEXES.byAnimal, 'animalId'),
-          sessionIndex(SESSION_INDEXES.byActivity, 'activityBucket'),
+          gsi(SESSION_INDEXES.byUser, 'userId'),
+          gsi(SESSION_INDEXES.byAnimal, 'animalId'),
+          gsi(SESSION_INDEXES.byActivity, 'activityBucket'),
         ],
       },
       ttlAttribute: TTL_ATTRIBUTE,
@@ -88,6 +100,29 @@ export function tableDefinitions(tables: TableNames): TableDefinition[] {
         AttributeDefinitions: [{ AttributeName: 'animalId', AttributeType: S }],
         KeySchema: [{ AttributeName: 'animalId', KeyType: 'HASH' }],
       },
+    },
+    {
+      // Safety events (pk USER#id, sk EVENT#createdAt#turnId#n) and flagged-session markers
+      // (pk USER#id, sk SESSION#sessionId); see docs/storage.md.
+      input: {
+        TableName: tables.safety,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: S },
+          { AttributeName: 'sk', AttributeType: S },
+          { AttributeName: 'userId', AttributeType: S },
+          { AttributeName: 'animalId', AttributeType: S },
+          { AttributeName: 'bucket', AttributeType: S },
+          { AttributeName: 'order', AttributeType: S },
+        ],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+        GlobalSecondaryIndexes: [
+          gsi(SAFETY_INDEXES.byUser, 'userId', 'order'),
+          gsi(SAFETY_INDEXES.byAnimal, 'animalId', 'order'),
+          gsi(SAFETY_INDEXES.byBucket, 'bucket', 'order'),
+        ],
+      },
+      ttlAttribute: TTL_ATTRIBUTE,
     },
     {
       input: {
