@@ -15,7 +15,7 @@ declare module 'fastify' {
   }
 }
 
-/** The conversation engine, the access policy and the turn API, wired to storage, the model and the hub. */
+/** The conversation engine, the access policy and the turn API, wired to storage, the model, the hub and the safety alerts. */
 export default fp(
   async (app) => {
     const { config } = app
@@ -34,6 +34,7 @@ export default fp(
         helpText: safety.helpText, moderation, moderationTimeoutMs: safety.moderationTimeoutMs,
         identifierSecret: safety.identifierSecret ?? config.auth.secret, log: app.log,
       }),
+      onSafetyFlags: (turn) => app.safetyAlerts.turnFlagged(turn),
     })
     const access = new AccessControl(app.storage, engine)
     app.decorate('engine', engine)
@@ -47,5 +48,5 @@ export default fp(
       for (const socket of app.websocketServer.clients) socket.close(CLOSE_RESTARTING, 'server restarting; reconnect and resume')
     })
   },
-  { name: 'conversation', dependencies: ['config', 'storage', 'llm', 'streaming'] },
+  { name: 'conversation', dependencies: ['config', 'storage', 'llm', 'streaming', 'safety-alerts'] },
 )

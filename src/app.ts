@@ -16,6 +16,7 @@ import llmPlugin from '../plugins/llm.ts'
 import metricsPlugin from '../plugins/metrics.ts'
 import rateLimitPlugin from '../plugins/rate-limit.ts'
 import redisPlugin from '../plugins/redis.ts'
+import safetyAlertsPlugin from '../plugins/safety-alerts.ts'
 import securityPlugin from '../plugins/security.ts'
 import storagePlugin from '../plugins/storage.ts'
 import streamingPlugin from '../plugins/streaming.ts'
@@ -24,6 +25,7 @@ import familyRoutes from './routes/families.ts'
 import healthRoutes from './routes/health.ts'
 import historyRoutes from './routes/history.ts'
 import openAiRoutes from './routes/openai.ts'
+import safetyRoutes from './routes/safety.ts'
 import summarizeRoutes from './routes/summarize.ts'
 import turnRoutes from './routes/turns.ts'
 import webAppRoutes from './routes/web-app.ts'
@@ -68,6 +70,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(llmPlugin)
   await app.register(streamingPlugin)
   await app.register(authPlugin)
+  await app.register(safetyAlertsPlugin)
   await app.register(conversationPlugin)
 
   // Public routes: probes here; docs and metrics are registered by their plugins above.
@@ -79,6 +82,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await authenticated.register(animalRoutes)
     await authenticated.register(turnRoutes)
     await authenticated.register(historyRoutes)
+    await authenticated.register(safetyRoutes)
     await authenticated.register(familyRoutes)
     await authenticated.register(summarizeRoutes)
     await authenticated.register(wsRoutes)

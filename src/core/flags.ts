@@ -16,6 +16,16 @@ export function safetyEventsOf(turn: Turn): SafetyEvent[] {
   return turn.safety.flags.map(({ category, severity, source }) => ({ turnId, sessionId, userId, animalId, category, severity, source, action, createdAt }))
 }
 
+/**
+ * True when the safety layer, not the model, answered the turn: a fixed support or redirect
+ * reply, or a reply replaced after an output or provider flag. Summaries name such turns
+ * (describeFlaggedTurns) instead of retelling them.
+ */
+export function answeredBySafety(turn: Pick<Turn, 'safety'>): boolean {
+  const safety = turn.safety
+  return safety !== undefined && (safety.action !== 'allow' || safety.flags.some((flag) => flag.source !== 'input'))
+}
+
 /** What a parent or zookeeper reads for each category. */
 export const CATEGORY_LABELS: Record<SafetyCategory, string> = {
   self_harm: 'self-harm',
@@ -39,7 +49,8 @@ function outcome(turn: Turn): string {
   return 'answered as usual'
 }
 
-function categories(turn: Turn): string {
+/** "lost child", "bad language and personal details". */
+export function categories(turn: Turn): string {
   const labels = [...new Set(turn.safety!.flags.map((flag) => CATEGORY_LABELS[flag.category]))]
   return labels.length < 2 ? labels.join('') : `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)}`
 }

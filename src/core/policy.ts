@@ -26,6 +26,22 @@ export async function mayReadUser(caller: Caller, ownerId: string, families: Fam
   return caller.role === 'parent' && families.isLinked(caller.sub, ownerId)
 }
 
+/** Deleting all of a user's data at once: admins, and that child's linked parent. */
+export async function mayEraseUser(caller: Caller, userId: string, families: FamilyLinks): Promise<boolean> {
+  if (mayDo(caller, 'delete_history')) return true
+  return caller.role === 'parent' && families.isLinked(caller.sub, userId)
+}
+
+/**
+ * Whose safety events the caller may list: everyone's (`'all'`: zookeepers, admins), or a
+ * parent's own and linked children's; undefined for users, who may not list them at all.
+ */
+export async function safetyEventReaders(caller: Caller, families: FamilyLinks & { listChildren(parentId: string): Promise<string[]> }): Promise<'all' | string[] | undefined> {
+  if (mayDo(caller, 'list_any_user')) return 'all'
+  if (caller.role !== 'parent') return undefined
+  return [caller.sub, ...(await families.listChildren(caller.sub))]
+}
+
 /** Cancelling changes a turn, so only its owner (or an admin) may; parents and zookeepers read only. */
 export function mayCancel(caller: Caller, ownerId: string): boolean {
   return caller.sub === ownerId || caller.role === 'admin'

@@ -164,6 +164,13 @@ export interface TurnWriter {
   readonly nextSeq: number
 }
 
+/** Which turns a purge removes: these ids, and every turn of the user or session (running ones too). */
+export interface PurgeTarget {
+  turnIds: readonly string[]
+  userId?: string
+  sessionId?: string
+}
+
 /**
  * The turn event logs (the hub): in memory (src/core/turn-hub.ts) or mirrored to Redis Streams
  * (src/streaming/redis-hub.ts); test/hub-contract.test.ts holds both to this contract.
@@ -180,5 +187,10 @@ export interface TurnHub {
   attach(turnId: string, afterSeq: number, listener: EventListener): Promise<Subscription | undefined>
   /** Aborts a running turn. False when it is not running (unknown or already ended). */
   cancel(turnId: string): Promise<boolean>
+  /**
+   * Forgets the matching turns' logs on every instance, aborting those still running, so
+   * nothing deleted can be replayed by a resume. Listeners already attached get the turn's end.
+   */
+  purge(target: PurgeTarget): Promise<void>
   close(): Promise<void>
 }

@@ -1,5 +1,6 @@
 // Every prompt the gateway sends to a model lives here: the animal persona with the rules every
 // animal keeps, the conversation context window, and the summary request. Pure functions only.
+import { answeredBySafety, categories } from './flags.ts'
 import type { Animal, ChatMessage, Turn } from './types.ts'
 
 /** Default CONTEXT_MESSAGES: the last 10 messages, i.e. 5 question/answer pairs. */
@@ -71,12 +72,16 @@ export function buildMessages(
 /**
  * Asks for a short summary of a session for a parent or zookeeper. The transcript holds the
  * completed turns; when it exceeds `maxChars` the most recent turns are kept and the prompt
- * says that earlier ones were left out.
+ * says that earlier ones were left out. A turn the safety layer answered is only a marker: the
+ * gateway names it after the summary in fixed words (describeFlaggedTurns), so the model neither
+ * retells a child's disclosure nor hides it.
  */
 export function buildSummaryMessages(animal: Animal, turns: Turn[], maxChars: number = SUMMARY_MAX_CHARS): ChatMessage[] {
   const lines = turns
     .filter((turn) => turn.status === 'complete')
-    .map((turn) => `Visitor: ${turn.userMessage}\n${animal.name}: ${turn.reply}`)
+    .map((turn) => answeredBySafety(turn)
+      ? `(A message here was flagged for ${categories(turn)}; it is reported separately.)`
+      : `Visitor: ${turn.userMessage}\n${animal.name}: ${turn.reply}`)
 
   const kept: string[] = []
   let used = 0
@@ -104,6 +109,7 @@ export function buildSummaryMessages(animal: Animal, turns: Turn[], maxChars: nu
         `Write 2 to 3 short sentences in the third person: what the visitor asked about and what ${animal.name} told them.`,
         'Do not include personal details such as names, addresses, schools or phone numbers, even if the visitor shared them.',
         'If part of the conversation was left out, summarise only what you see and do not guess the rest.',
+        'Lines in brackets mark flagged messages that are reported separately: do not mention or guess at them.',
       ].join('\n'),
     },
     { role: 'user', content: `Conversation:\n\n${transcript || '(no completed exchanges)'}` },

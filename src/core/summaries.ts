@@ -1,6 +1,7 @@
 // A session's summary, for POST /summarize_convo: the model (or the offline responder) reads the
 // session's turns and writes a few sentences, which are stored on the session and returned.
 import { AppError, notFound } from './errors.ts'
+import { describeFlaggedTurns } from './flags.ts'
 import type { LlmProvider, StoragePort } from './ports.ts'
 import type { Session, Turn, Usage } from './types.ts'
 
@@ -22,7 +23,8 @@ export interface SessionSummary {
 /**
  * Summarises a session the caller may read (the route checked). A session without a completed
  * exchange gets a kind "nothing yet" without asking the model, and nothing is stored.
- * `signal` aborts the model request (the client went away).
+ * `signal` aborts the model request (the client went away). Whoever wrote it, a summary ends
+ * with one sentence naming every flagged turn: a summary never hides one.
  */
 export async function summarizeSession(storage: StoragePort, llm: LlmProvider, session: Session, signal: AbortSignal): Promise<SessionSummary> {
   const animal = await storage.getAnimal(session.animalId)
@@ -31,14 +33,17 @@ export async function summarizeSession(storage: StoragePort, llm: LlmProvider, s
   for await (const turn of storage.iterateTurns(session.sessionId)) turns.push(turn)
   const base = { sessionId: session.sessionId, turnCount: turns.length, createdAt: new Date().toISOString() }
 
+  const flags = describeFlaggedTurns(turns)
+  const withFlags = (summary: string) => (flags ? `${summary} ${flags}` : summary)
   if (!turns.some((turn) => turn.status === 'complete')) {
-    return { ...base, summary: `Nothing to summarise yet: the visitor has not finished a chat with ${animal.name} the ${animal.species}.`, model: NO_MODEL }
+    return { ...base, summary: withFlags(`Nothing to summarise yet: the visitor has not finished a chat with ${animal.name} the ${animal.species}.`), model: NO_MODEL }
   }
   const result = await llm.summarize(animal, turns, signal).catch((err: unknown) => {
     // Nobody is waiting for the answer: a quiet 499 rather than an "unhandled error" in the logs.
     if (signal.aborted) throw new AppError('client_closed_request', 'The client went away before the summary was ready')
     throw err
   })
-  await storage.saveSummary(session.sessionId, result.summary, turns.length)
-  return { ...base, summary: result.summary, model: result.model, usage: result.usage }
+  const summary = withFlags(result.summary)
+  await storage.saveSummary(session.sessionId, summary, turns.length)
+  return { ...base, summary, model: result.model, usage: result.usage }
 }

@@ -3,7 +3,7 @@
 // event after the id they last saw exactly once, then the live rest. A finished log stays
 // buffered for a while so clients can still resume. The port it implements is TurnHub (ports.ts).
 import { createEvent, isFinalEvent, type EventPayloads, type EventType, type TurnEvent } from './events.ts'
-import type { EventListener, Subscription, TurnHub, TurnInfo, TurnWriter } from './ports.ts'
+import type { EventListener, PurgeTarget, Subscription, TurnHub, TurnInfo, TurnWriter } from './ports.ts'
 
 class TurnLog implements TurnWriter {
   readonly info: TurnInfo
@@ -50,6 +50,11 @@ class TurnLog implements TurnWriter {
   }
 }
 
+/** Whether a purge removes this turn: one of its ids, or a turn of its user or session. */
+function purgeMatches(target: PurgeTarget, info: TurnInfo): boolean {
+  return info.userId === target.userId || info.sessionId === target.sessionId || target.turnIds.includes(info.turnId)
+}
+
 /** A throwing listener (a socket that just died) must not stop delivery to the others. */
 export function deliver(listener: EventListener, event: TurnEvent): void {
   try {
@@ -92,6 +97,22 @@ export class MemoryTurnHub implements TurnHub {
     if (!log || log.ended) return false
     log.abort.abort()
     return true
+  }
+
+  async purge(target: PurgeTarget): Promise<void> {
+    this.purgeLocal(target)
+  }
+
+  /** The purge on this instance alone; returns the turns it dropped. */
+  purgeLocal(target: PurgeTarget): TurnInfo[] {
+    const dropped: TurnInfo[] = []
+    for (const [turnId, log] of this.#logs) {
+      if (!purgeMatches(target, log.info)) continue
+      this.#logs.delete(turnId)
+      if (!log.ended) log.abort.abort()
+      dropped.push(log.info)
+    }
+    return dropped
   }
 
   async close(): Promise<void> {

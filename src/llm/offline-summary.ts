@@ -1,6 +1,9 @@
 // Extractive summary for the offline responder: what the visitor asked about (the topic names
 // understandQuestion gives, so nothing the visitor typed is echoed) and which of the animal's
-// facts the replies gave, word for word.
+// facts the replies gave, word for word. Turns the safety layer answered are left to the flag
+// sentence every summary ends with (src/core/summaries.ts), so a disclosure is never retold as
+// "asked about babies".
+import { answeredBySafety } from '../core/flags.ts'
 import { foldText } from '../core/text/normalize.ts'
 import type { Animal, Turn } from '../core/types.ts'
 import { knowledgeFor } from './offline-knowledge.ts'
@@ -33,9 +36,11 @@ function factsGiven(animal: Animal, replies: string[]): string[] {
 }
 
 export function summarizeOffline(animal: Animal, turns: Turn[]): string {
-  const complete = turns.filter((turn) => turn.status === 'complete')
+  const finished = turns.filter((turn) => turn.status === 'complete')
   const who = `${animal.name} the ${animal.species}`
-  if (complete.length === 0) return `The visitor has not finished a chat with ${who} yet.`
+  if (finished.length === 0) return `The visitor has not finished a chat with ${who} yet.`
+  const complete = finished.filter((turn) => !answeredBySafety(turn))
+  if (complete.length === 0) return `The visitor chatted with ${who}.`
 
   const count = `${complete.length} question${complete.length === 1 ? '' : 's'}`
   const topics = topicsAsked(animal, complete.map((turn) => turn.userMessage))

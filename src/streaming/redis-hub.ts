@@ -7,15 +7,17 @@
 //   turn:<turnId>        stream, entry id `<seq + 1>-0`, one field `ws` (the event's ws frame)
 //   turn:<turnId>:info   hash: `info` (TurnInfo JSON), `state` (running | ended)
 //   cancel               pub/sub channel carrying turnIds to abort
+//   purge                pub/sub channel carrying PurgeTarget JSON (deleted data: drop these turns' logs)
 // Both keys expire bufferTtlMs after the turn ends (an hour after it started if its instance dies).
 //
-// Connections: the app's shared one (plugins/redis.ts: fail-fast commands) for reads, cancels and
-// publishing; three duplicates: a writer whose commands queue while Redis reconnects (so a blip
-// does not leave holes in a turn's stream), the cancel subscriber, and the blocking stream reader.
+// Connections: the app's shared one (plugins/redis.ts: fail-fast commands) for reads and
+// publishing cancels and purges; three duplicates: a writer whose commands queue while Redis
+// reconnects (so a blip does not leave holes in a turn's stream; a purge's deletes go there too,
+// behind the writes they undo), the cancel and purge subscriber, and the blocking stream reader.
 import type { Redis } from 'ioredis'
 import { isFinalEvent, type EventPayloads, type EventType, type TurnEvent } from '../core/events.ts'
 import type { Log } from '../core/log.ts'
-import type { EventListener, Subscription, TurnHub, TurnInfo, TurnWriter } from '../core/ports.ts'
+import type { EventListener, PurgeTarget, Subscription, TurnHub, TurnInfo, TurnWriter } from '../core/ports.ts'
 import { deliver, MemoryTurnHub } from '../core/turn-hub.ts'
 import { duplicateConnection } from '../redis.ts'
 import { eventFromWsFrame, wsFrame } from './encoders.ts'
@@ -33,6 +35,8 @@ export interface RedisTurnHubOptions {
 
 /** Keys of a turn whose instance died before ending it still go away. */
 const ORPHAN_TTL_MS = 60 * 60 * 1000
+/** Purged turns still running here are remembered so their last events are not mirrored again. */
+const MAX_PURGED = 10_000
 
 export class RedisTurnHub implements TurnHub {
   readonly #local: MemoryTurnHub
@@ -42,6 +46,9 @@ export class RedisTurnHub implements TurnHub {
   readonly #follower: StreamFollower
   readonly #options: RedisTurnHubOptions
   readonly #cancelChannel: string
+  readonly #purgeChannel: string
+  /** Turns purged while running on this instance: their remaining events stay local. */
+  readonly #purged = new Set<string>()
 
   private constructor(options: RedisTurnHubOptions, connections: { writer: Redis; subscriber: Redis; reader: Redis }) {
     this.#options = options
@@ -51,9 +58,10 @@ export class RedisTurnHub implements TurnHub {
     this.#subscriber = connections.subscriber
     this.#follower = new StreamFollower(this.#redis, connections.reader, options.log)
     this.#cancelChannel = `${options.keyPrefix}cancel`
+    this.#purgeChannel = `${options.keyPrefix}purge`
   }
 
-  /** Opens its connections and subscribes to cancels, so a cancel sent anywhere reaches this instance's turns. */
+  /** Opens its connections and subscribes to cancels and purges, so one sent anywhere reaches this instance's turns. */
   static async connect(options: RedisTurnHubOptions): Promise<RedisTurnHub> {
     const { redis, log } = options
     const [writer, subscriber, reader] = await Promise.all([
@@ -63,8 +71,13 @@ export class RedisTurnHub implements TurnHub {
       duplicateConnection(redis, log),
     ])
     const hub = new RedisTurnHub(options, { writer, subscriber, reader })
-    subscriber.on('message', (_channel: string, turnId: string) => void hub.#local.cancel(turnId))
-    await subscriber.subscribe(hub.#cancelChannel)
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === hub.#cancelChannel) void hub.#local.cancel(message)
+      else if (channel === hub.#purgeChannel) {
+        hub.#purgeHere(JSON.parse(message) as PurgeTarget).catch((err: unknown) => log.error({ err }, 'purged turns not deleted from redis'))
+      }
+    })
+    await subscriber.subscribe(hub.#cancelChannel, hub.#purgeChannel)
     return hub
   }
 
@@ -78,12 +91,12 @@ export class RedisTurnHub implements TurnHub {
       },
       emit: <K extends EventType>(type: K, data: EventPayloads[K]) => {
         const event = writer.emit(type, data)
-        this.#mirror(event)
+        if (!this.#purged.has(info.turnId)) this.#mirror(event)
         return event
       },
       retractText: () => {
         writer.retractText()
-        this.#rewrite(info.turnId)
+        if (!this.#purged.has(info.turnId)) this.#rewrite(info.turnId)
       },
     }
   }
@@ -112,6 +125,15 @@ export class RedisTurnHub implements TurnHub {
     // The instance running it aborts it; the turn's stream then ends with `error` cancelled.
     await this.#redis.publish(this.#cancelChannel, turnId)
     return true
+  }
+
+  /**
+   * Deletes the known turns' keys, then tells every instance (this one included, through the
+   * same channel) to drop its own matching turns, which may be running and not stored yet.
+   */
+  async purge(target: PurgeTarget): Promise<void> {
+    await this.#purgeHere(target)
+    await this.#redis.publish(this.#purgeChannel, JSON.stringify(target))
   }
 
   /** Closes the hub's own connections; the shared one belongs to the app. */
@@ -143,6 +165,22 @@ export class RedisTurnHub implements TurnHub {
     const tx = this.#writer.multi().del(streamKey)
     for (const event of this.#local.events(turnId)) tx.xadd(streamKey, 'MAXLEN', this.#options.maxEventsPerTurn, `${event.seq + 1}-0`, 'ws', wsFrame(event))
     this.#write(tx.pexpire(streamKey, ORPHAN_TTL_MS), turnId)
+  }
+
+  /**
+   * Drops this instance's matching turns and deletes their keys. The deletes go through the
+   * writer, after any mirror write still queued there, so no late write brings a key back.
+   */
+  async #purgeHere(target: PurgeTarget): Promise<void> {
+    const dropped = this.#local.purgeLocal(target)
+    for (const { turnId } of dropped) {
+      this.#purged.add(turnId)
+      if (this.#purged.size > MAX_PURGED) this.#purged.delete(this.#purged.values().next().value!)
+    }
+    const turnIds = new Set([...target.turnIds, ...dropped.map((info) => info.turnId)])
+    const keys = [...turnIds].flatMap((turnId) => [this.#streamKey(turnId), this.#infoKey(turnId)])
+    // In slices: one DEL with very many keys would block Redis for everyone meanwhile.
+    for (let start = 0; start < keys.length; start += 500) await this.#writer.del(...keys.slice(start, start + 500))
   }
 
   /** Redis trouble must not break the turn: local listeners still get every event. */
