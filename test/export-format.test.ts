@@ -1,6 +1,6 @@
 // The transcript formatters on their own: JSON, CSV (quoting, formula injection) and Markdown.
 import t from 'tap'
-import { CSV_COLUMNS, csvCell, exportSession, markdownText, type ExportFormat } from '../src/core/export-format.ts'
+import { CSV_COLUMNS, csvCell, exportSession, exportUser, markdownText, USER_CSV_COLUMNS, type ExportFormat, type ExportedUserSession } from '../src/core/export-format.ts'
 import type { Session, Turn } from '../src/core/types.ts'
 
 const session: Session = {
@@ -51,7 +51,7 @@ t.test('CSV: header row, CRLF rows, quoting, and no formulas', async (t) => {
   const { text } = await render('csv', turns)
   const rows = text.split('\r\n')
   t.equal(rows[0], CSV_COLUMNS.join(','))
-  t.equal(rows[1], 't-1,2030-01-01T00:01:00.000Z,complete,What do you eat?,"Meat, mostly.",offline,10,10,5,15')
+  t.equal(rows[1], 't-1,2030-01-01T00:01:00.000Z,complete,What do you eat?,"Meat, mostly.",offline,10,10,5,15,', 'an unflagged turn has an empty safety cell')
   t.ok(text.includes('"\'=HYPERLINK(""http://evil"", ""click""), really?\nsecond line"'), 'formula defused, quotes doubled, newline kept inside quotes')
   t.ok(text.includes('"I say ""ROAR"", then, well"'))
   t.ok(text.endsWith('\r\n'))
@@ -112,4 +112,46 @@ t.test('CSV: formulas hidden behind spaces or full-width signs are defused too',
   for (const risky of [' =1+1', '\u3000+1', '\uFF1D1+1', '\uFF20SUM(A1)']) t.equal(csvCell(risky).replace(/^"/, '')[0], '\'', JSON.stringify(risky))
   const { text } = await render('csv', [turn(1, '=cmd|\'/C calc\'!A0', '@SUM(1)')])
   t.ok(text.includes(",'=cmd|'/C calc'!A0,'@SUM(1),"), 'message and reply both defused')
+})
+
+const lost = { ...turn(4, 'i cant find my mum', 'Stay where you are and ask a zoo keeper in uniform.'), safety: { action: 'support' as const, flags: [{ category: 'lost_child' as const, severity: 'high' as const, source: 'input' as const }] } }
+
+t.test('a flagged turn carries its safety in every format', async (t) => {
+  const json = JSON.parse((await render('json', [turns[0]!, lost])).text)
+  t.notOk('safety' in json.turns[0], 'nothing for an unflagged turn')
+  t.same(json.turns[1].safety, lost.safety)
+  const csv = (await render('csv', [lost])).text.split('\r\n')[1]
+  t.ok(csv?.endsWith(',support: lost_child/high/input'), 'action, then category/severity/source per flag')
+  t.match((await render('md', [lost])).text, /> i cant find my mum\n\n_\(flagged: lost child\)_\n/)
+})
+
+async function renderUser(format: ExportFormat, sessions: Array<{ session: Session; turns: Turn[] }>): Promise<string> {
+  async function* all(): AsyncIterable<ExportedUserSession> {
+    for (const { session, turns } of sessions) yield { session, animalName: session.animalId === 'lion' ? 'Leo' : 'Pip', turns: iterate(turns) }
+  }
+  let text = ''
+  for await (const piece of exportUser(format, 'alice', all())) text += piece
+  return text
+}
+
+const penguinSession: Session = { ...session, sessionId: 's-2', animalId: 'penguin', messageCount: 2 }
+const penguinTurn: Turn = { ...turn(5, 'Can you fly?', 'No, I swim!'), sessionId: 's-2', animalId: 'penguin' }
+
+t.test('a user-wide export: every session with its turns, in every format', async (t) => {
+  const sessions = [{ session: penguinSession, turns: [penguinTurn] }, { session: { ...session, safetyFlags: 1 }, turns: [turns[0]!, lost] }]
+  const json = JSON.parse(await renderUser('json', sessions))
+  t.equal(json.userId, 'alice')
+  t.same(json.sessions.map((s: Session) => s.sessionId), ['s-2', 's-1'])
+  t.match(json.sessions[1], { animalName: 'Leo', safetyFlags: 1, turns: [{ turnId: 't-1' }, { turnId: 't-4', safety: lost.safety }] })
+  t.same(JSON.parse(await renderUser('json', [])), { userId: 'alice', sessions: [] }, 'a user with nothing stored')
+
+  const rows = (await renderUser('csv', sessions)).split('\r\n').filter(Boolean)
+  t.equal(rows[0], USER_CSV_COLUMNS.join(','))
+  t.same(rows.slice(1).map((row) => row.split(',').slice(0, 3).join(',')), ['s-2,penguin,t-5', 's-1,lion,t-1', 's-1,lion,t-4'], 'one row per turn, naming its session and animal')
+
+  const md = await renderUser('md', sessions)
+  t.match(md, /^# Conversations of alice\n/)
+  t.ok(md.indexOf('## Conversation with Pip') < md.indexOf('## Conversation with Leo'), 'each session under its own heading, in order')
+  t.match(md, /_\(flagged: lost child\)_/)
+  t.match(await renderUser('md', []), /No conversations are stored\./)
 })

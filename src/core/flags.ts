@@ -44,7 +44,7 @@ export const CATEGORY_LABELS: Record<SafetyCategory, string> = {
 function outcome(turn: Turn): string {
   const safety = turn.safety!
   if (safety.flags.some((flag) => flag.source !== 'input')) return 'the animal\'s reply was replaced with a safe one'
-  if (safety.action === 'support') return 'answered with help from a grown-up: the child was told to find a trusted grown-up or zoo staff'
+  if (safety.action === 'support') return 'answered by pointing the child to a trusted grown-up or zoo staff'
   if (safety.action === 'redirect') return 'the animal steered back to animal topics'
   return 'answered as usual'
 }
@@ -57,7 +57,7 @@ export function categories(turn: Turn): string {
 
 /**
  * One sentence naming every flagged turn, oldest first, e.g. "One message was flagged (lost
- * child) and answered with help from a grown-up: …". Undefined when no turn was flagged.
+ * child) and answered by pointing the child to a trusted grown-up or zoo staff.". Undefined when none was.
  * Summaries end with it whoever wrote them, so a summary never hides a flagged turn.
  */
 export function describeFlaggedTurns(turns: Turn[]): string | undefined {
