@@ -27,6 +27,7 @@ function configFor(endpoint: string): Config {
     CONVERSATION_SESSION_TABLE_NAME: `${prefix}-sessions`,
     ANIMAL_DYNAMO_TABLE_NAME: `${prefix}-animals`,
     FAMILY_DYNAMO_TABLE_NAME: `${prefix}-families`,
+    SAFETY_DYNAMO_TABLE_NAME: `${prefix}-safety`,
   })
 }
 

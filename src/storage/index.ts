@@ -9,6 +9,7 @@ import { createDynamoClient } from './dynamo-client.ts'
 import { DynamoStorage } from './dynamo.ts'
 import { startEmbeddedDynamo } from './embedded.ts'
 import { MemoryStorage } from './memory.ts'
+import { RetentionSweeper } from './retention.ts'
 import { ensureTables } from './tables.ts'
 
 export interface StorageHandle {
@@ -30,12 +31,19 @@ export async function createStorage(config: Config, log: Log): Promise<StorageHa
   const embedded = endpoint === undefined && region === undefined ? await startEmbeddedDynamo(config.dataDir, log) : undefined
   const client = createDynamoClient({ endpoint: embedded?.endpoint ?? endpoint, region })
   const storage = new DynamoStorage({ client, tables: config.storage.tables, retentionDays: config.storage.retentionDays, log, cursors })
+  let sweeper: RetentionSweeper | undefined
   const close = async () => {
+    await sweeper?.close()
     await storage.close()
     await embedded?.close()
   }
   try {
-    await ensureTables(client, config, log)
+    const reports = await ensureTables(client, config, log)
+    // No TTL on this endpoint (dynalite): expired items are deleted by our own sweep instead.
+    if (reports.some((report) => report.ttl === 'unsupported')) {
+      sweeper = new RetentionSweeper(storage, config.storage.retentionSweepMs, log)
+      log.info({ everyMs: config.storage.retentionSweepMs }, 'no TTL on this endpoint: expired items are swept by the gateway')
+    }
   } catch (err) {
     await close()
     throw err
