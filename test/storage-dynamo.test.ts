@@ -13,7 +13,7 @@ import { AppError, StorageUnavailableError } from '../src/core/errors.ts'
 import type { Session, Turn } from '../src/core/types.ts'
 import { CALL_DEADLINE_MS, createDynamoClient, isUnavailable } from '../src/storage/dynamo-client.ts'
 import { DynamoStorage } from '../src/storage/dynamo.ts'
-import { ensureTables, SESSION_INDEXES, TTL_ATTRIBUTE } from '../src/storage/tables.ts'
+import { ensureTables, SAFETY_INDEXES, SESSION_INDEXES, TTL_ATTRIBUTE } from '../src/storage/tables.ts'
 import { startDynalite, type TestDynalite } from './helpers/dynalite.ts'
 
 const DAY = 86_400
@@ -68,7 +68,7 @@ t.test('ensureTables creates keys, indexes and on-demand billing, and is idempot
   const { config, client, reports, storage } = await setUp(dynalite)
   t.teardown(() => { client.destroy(); return storage.close() })
   const { tables } = config.storage
-  t.same(reports.map((r) => r.created), [true, true, true, true])
+  t.same(reports.map((r) => r.created), [true, true, true, true, true])
 
   const sessions = (await client.send(new DescribeTableCommand({ TableName: tables.sessions }))).Table!
   t.same(sessions.KeySchema, [{ AttributeName: 'sessionId', KeyType: 'HASH' }])
@@ -83,14 +83,21 @@ t.test('ensureTables creates keys, indexes and on-demand billing, and is idempot
   t.same(turns.KeySchema?.map((k) => k.AttributeName), ['pk', 'sk'])
   const families = (await client.send(new DescribeTableCommand({ TableName: tables.families }))).Table!
   t.same(families.KeySchema?.map((k) => k.AttributeName), ['parentId', 'childId'])
+  const safety = (await client.send(new DescribeTableCommand({ TableName: tables.safety }))).Table!
+  t.same(safety.KeySchema?.map((k) => k.AttributeName), ['pk', 'sk'])
+  t.same(Object.fromEntries((safety.GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, i.KeySchema?.map((k) => k.AttributeName)])), {
+    [SAFETY_INDEXES.byUser]: ['userId', 'order'],
+    [SAFETY_INDEXES.byAnimal]: ['animalId', 'order'],
+    [SAFETY_INDEXES.byBucket]: ['bucket', 'order'],
+  })
 
   // dynalite has DescribeTimeToLive (always DISABLED) but no UpdateTimeToLive.
-  t.same(reports.map((r) => r.ttl), ['unsupported', 'unsupported', 'not used', 'not used'])
+  t.same(reports.map((r) => r.ttl), ['unsupported', 'unsupported', 'not used', 'unsupported', 'not used'])
   const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tables.conversations }))
   t.equal(ttl.TimeToLiveDescription?.TimeToLiveStatus, 'DISABLED')
 
   const again = await ensureTables(client, config)
-  t.same(again.map((r) => r.created), [false, false, false, false], 'existing tables are kept')
+  t.same(again.map((r) => r.created), [false, false, false, false, false], 'existing tables are kept')
 })
 
 t.test('ensureTables stops on an existing table with another key schema', async (t) => {
@@ -147,7 +154,7 @@ t.test('deleteSession of 60 turns leaves no item of that session in the table', 
   await storage.saveTurn(keptTurn)
   t.equal((await scanAll(doc, config.storage.tables.conversations)).length, 60 * 3 + 2, 'turn + pointer + claim each')
 
-  t.equal(await storage.deleteSession(doomed.sessionId), true)
+  t.equal((await storage.deleteSession(doomed.sessionId)).existed, true)
   const left = await scanAll(doc, config.storage.tables.conversations)
   t.same(left.map((item) => item.turnId).sort(), [keptTurn.turnId, keptTurn.turnId], 'only the other session\'s turn and pointer')
   t.same((await scanAll(doc, config.storage.tables.sessions)).map((item) => item.sessionId), [kept.sessionId])
