@@ -11,8 +11,11 @@ t.test('defaults need nothing set', async (t) => {
     sessions: 'quest-dev-conversation-sessions',
     animals: 'quest-dev-animals',
     families: 'quest-dev-families',
+    safety: 'quest-dev-safety',
   })
   t.equal(config.llm.apiKey, undefined)
+  t.equal(config.safetyWebhook.url, undefined, 'no webhook unless SAFETY_WEBHOOK_URL is set')
+  t.equal(config.storage.retentionSweepMs, 3_600_000)
 })
 
 t.test('OPENAI_BASE_URL wins over the seed\'s OPENAI_API_URL', async (t) => {
@@ -25,6 +28,7 @@ t.test('a bad value is rejected with a message naming the variable', async (t) =
     ['PORT', 'eighty'], ['PORT', '70000'], ['STORAGE', 'floppy'], ['OPENAI_TEMPERATURE', '3'],
     ['JWT_SECRET', 'too-short'], ['DYNAMODB_ENDPOINT', 'localhost:8000'], ['RETENTION_DAYS', '0'],
     ['REDIS_URL', 'http://nope'], ['HEARTBEAT_MS', 'often'],
+    ['SAFETY_WEBHOOK_URL', 'ftp://hooks.example'], ['SAFETY_WEBHOOK_MAX_ATTEMPTS', '0'], ['RETENTION_SWEEP_MS', 'hourly'],
   ]) {
     t.throws(() => loadConfig({ [name]: value }), { name: 'ConfigError', message: new RegExp(`^${name}: `) }, `${name}=${value}`)
   }
