@@ -373,8 +373,10 @@ for (const [name, open] of Object.entries(adapters)) {
       t.same(await ids({ userIds: [] }), [], 'a parent without children sees nothing')
 
       const first = await storage.listSafetyEvents({ userIds: ['alice'], limit: 1 })
-      const wrong = await failure(storage.listSafetyEvents({ userIds: ['bob'], limit: 1, cursor: first.nextCursor! }))
+      const wrong = await failure(storage.listSafetyEvents({ userIds: ['alice'], severity: 'high', limit: 1, cursor: first.nextCursor! }))
       t.ok(wrong instanceof AppError && wrong.statusCode === 400, 'an events cursor is bound to its filters')
+      const family = await storage.listSafetyEvents({ userIds: ['alice', 'bob'], limit: 1, cursor: first.nextCursor! })
+      t.equal(family.items.length, 1, 'but not to which users: a family that changed between pages keeps paging')
       const flaggedCursor = (await storage.listSessions({ flagged: true, limit: 1 })).nextCursor!
       const mixed = await failure(storage.listSessions({ limit: 1, cursor: flaggedCursor }))
       t.ok(mixed instanceof AppError && mixed.statusCode === 400, 'a flagged-list cursor does not page the plain list')

@@ -48,7 +48,7 @@ import {
   TURN_SORT_PREFIX,
   type ItemKey,
 } from './items.ts'
-import { checkSessionQuery, MAX_PAGE_SIZE, pageSize, safetyEventsScope, sessionsScope, turnsScope } from './queries.ts'
+import { checkSessionQuery, compareKeys, MAX_PAGE_SIZE, pageSize, safetyEventsScope, sessionsScope, turnsScope } from './queries.ts'
 import { ACTIVITY_BUCKET, SAFETY_INDEXES, SESSION_INDEXES, tableDefinitions, TTL_ATTRIBUTE, type TableNames } from './tables.ts'
 
 export interface DynamoStorageOptions {
@@ -328,26 +328,17 @@ export class DynamoStorage implements StoragePort {
    */
   async listSafetyEvents(query: SafetyEventQuery): Promise<Page<SafetyEvent>> {
     const { userIds, animalId, severity } = query
-    const filters: string[] = []
-    const names: Record<string, string> = {}
-    const values: Record<string, unknown> = {}
-    const filterOn = (attribute: string, value: string) => {
-      filters.push(`#f${filters.length} = :f${filters.length}`)
-      names[`#f${filters.length - 1}`] = attribute
-      values[`:f${filters.length - 1}`] = value
-    }
     let partitions: IndexPartition[]
+    let filter: Filter | undefined
     if (userIds !== undefined) {
       partitions = userIds.map((value) => ({ index: SAFETY_INDEXES.byUser, attribute: 'userId', value }))
-      if (animalId !== undefined) filterOn('animalId', animalId)
-      if (severity !== undefined) filterOn('severity', severity)
+      filter = equalities({ animalId, severity })
     } else if (animalId !== undefined) {
       partitions = [{ index: SAFETY_INDEXES.byAnimal, attribute: 'animalId', value: animalId }]
-      if (severity !== undefined) filterOn('severity', severity)
+      filter = equalities({ severity })
     } else {
       partitions = (severity ? [severity] : SEVERITIES).map((value) => ({ index: SAFETY_INDEXES.byBucket, attribute: 'bucket', value }))
     }
-    const filter = filters.length ? { expression: filters.join(' AND '), names, values } : undefined
     const page = await this.#newestPage(partitions, EVENT_ORDER, query, safetyEventsScope(query), filter)
     return { items: page.items.map(toSafetyEvent), nextCursor: page.nextCursor }
   }
@@ -561,7 +552,7 @@ export class DynamoStorage implements StoragePort {
     const before = query.cursor === undefined ? undefined : this.#cursors.decode(scope, query.cursor, ['order']).order
     if (before !== undefined && !before.startsWith(prefix)) throw badRequest('cursor is invalid')
     const perPartition = await Promise.all(partitions.map((partition) => this.#newestFirst(partition, prefix, before, limit + 1, filter)))
-    const merged = perPartition.flat().sort((a, b) => compare(b.order as string, a.order as string)).slice(0, limit + 1)
+    const merged = perPartition.flat().sort((a, b) => compareKeys(b.order as string, a.order as string)).slice(0, limit + 1)
     const items = merged.slice(0, limit)
     const nextCursor = merged.length > limit ? this.#cursors.encode(scope, { order: items.at(-1)!.order as string }) : null
     return { items, nextCursor }
@@ -618,7 +609,13 @@ function pick(item: Item, attributes: string[]): CursorKey {
   return Object.fromEntries(attributes.map((name) => [name, String(item[name])]))
 }
 
-/** DynamoDB's order for the ASCII keys we write (localeCompare is not). */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
+/** `attribute = value` for each attribute whose value is set, as one FilterExpression. */
+function equalities(wanted: Record<string, string | undefined>): Filter | undefined {
+  const pairs = Object.entries(wanted).filter((pair): pair is [string, string] => pair[1] !== undefined)
+  if (pairs.length === 0) return undefined
+  return {
+    expression: pairs.map((_, i) => `#f${i} = :f${i}`).join(' AND '),
+    names: Object.fromEntries(pairs.map(([name], i) => [`#f${i}`, name])),
+    values: Object.fromEntries(pairs.map(([, value], i) => [`:f${i}`, value])),
+  }
 }

@@ -7,7 +7,7 @@ import type { ClientTurnClaim, Deletion, PageQuery, SafetyEventQuery, SessionQue
 import type { Animal, Page, SafetyEvent, Session, Turn } from '../core/types.ts'
 import { CursorCodec } from './cursor.ts'
 import { EVENT_ORDER, eventOrder, FLAGGED_ORDER, flaggedOrder, MESSAGES_PER_TURN, turnOrderKey } from './items.ts'
-import { checkSessionQuery, MAX_PAGE_SIZE, pageSize, safetyEventsScope, sessionsScope, turnsScope } from './queries.ts'
+import { checkSessionQuery, compareKeys as compare, MAX_PAGE_SIZE, pageSize, safetyEventsScope, sessionsScope, turnsScope } from './queries.ts'
 
 /** A flagged session's place in the flagged lists (the DynamoDB adapter's marker item). */
 interface FlaggedMarker {
@@ -250,8 +250,3 @@ export class MemoryStorage implements StoragePort {
 }
 
 const claimKey = (userId: string, clientTurnId: string) => JSON.stringify([userId, clientTurnId])
-
-/** Plain code-unit order: DynamoDB's byte order for the ASCII ids and timestamps in our keys (localeCompare is not). */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}

@@ -18,14 +18,18 @@ export function sessionsScope(query: SessionQuery): string {
 }
 
 /**
- * Bound to the filters, not to the list of users: a parent whose family changes between two
- * pages keeps paging (the position is only a time; who may be seen is decided per request).
+ * Bound to the filters, not to which users: a parent whose family changes between two pages
+ * keeps paging. The position is only a time, and who may be seen is decided on every request.
  */
 export function safetyEventsScope(query: SafetyEventQuery): string {
-  const users = query.userIds === undefined ? '*' : query.userIds.length === 1 ? `user:${query.userIds[0]}` : 'users'
-  return `safety:${users}:${query.animalId ?? '*'}:${query.severity ?? '*'}`
+  return `safety:${query.userIds === undefined ? 'all' : 'users'}:${query.animalId ?? '*'}:${query.severity ?? '*'}`
 }
 
 export function checkSessionQuery(query: SessionQuery): void {
   if (query.userId !== undefined && query.animalId !== undefined) throw badRequest('userId and animalId cannot be combined')
+}
+
+/** Plain code-unit order: DynamoDB's byte order for the ASCII ids and timestamps in our keys (localeCompare is not). */
+export function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }
