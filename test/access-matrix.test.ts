@@ -9,7 +9,7 @@ import { TestSocket } from './helpers/ws.ts'
 const ROLES: Role[] = ['user', 'parent', 'zookeeper', 'admin']
 /** Who calls in each role. pam is kid's parent (linked in setup). */
 const CALLER: Record<Role, string> = { user: 'ulla', parent: 'pam', zookeeper: 'zoe', admin: 'ada' }
-const ROLE_OF: Record<string, Role> = { ulla: 'user', pam: 'parent', zoe: 'zookeeper', ada: 'admin', stranger: 'user', kid: 'user' }
+const ROLE_OF: Record<string, Role> = { ulla: 'user', pam: 'parent', zoe: 'zookeeper', ada: 'admin', stranger: 'user', kid: 'user', 'erased-kid': 'user', 'erased-stranger': 'user' }
 
 /** Whose resource a row is about, seen from the caller: own, an unrelated user's, pam's linked child's. */
 type Kind = 'own' | 'other' | 'linked'
@@ -113,6 +113,29 @@ const ROWS: Row[] = [
     request: () => ({ method: 'DELETE', path: `/convo_history?sessionId=${doomedSessionId}` }),
     expect: { any: [403, 403, 403, 204] },
   },
+  {
+    route: 'GET /convo_history/export?userId=',
+    request: (r) => ({ method: 'GET', path: `/convo_history/export?userId=${r.owner}&format=md` }),
+    expect: { own: all(200), other: [403, 403, 200, 200], linked: [403, 200, 200, 200] },
+  },
+  { route: 'GET /safety/events', request: () => ({ method: 'GET', path: '/safety/events' }), expect: { any: [403, 200, 200, 200] } },
+  {
+    route: 'GET /safety/events?userId=',
+    request: (r) => ({ method: 'GET', path: `/safety/events?userId=${r.owner}` }),
+    expect: { own: [403, 200, 200, 200], other: [403, 403, 200, 200], linked: [403, 200, 200, 200] },
+  },
+  {
+    // Erasing a whole user: admins and the child's linked parent (pam is linked to erased-kid).
+    // Erasing is idempotent, so every allowed call answers 204.
+    route: 'DELETE /convo_history?userId= (a linked child)',
+    request: () => ({ method: 'DELETE', path: '/convo_history?userId=erased-kid' }),
+    expect: { any: [403, 204, 403, 204] },
+  },
+  {
+    route: 'DELETE /convo_history?userId= (someone else\'s child)',
+    request: () => ({ method: 'DELETE', path: '/convo_history?userId=erased-stranger' }),
+    expect: { any: [403, 403, 403, 204] },
+  },
 ]
 
 const { url, wsUrl, auth } = await startApp(t, { STORAGE: 'memory' })
@@ -132,7 +155,8 @@ for (const owner of Object.keys(ROLE_OF)) {
   resources[owner] = { owner, sessionId, turnId }
 }
 doomedSessionId = (await json(call('stranger', { method: 'POST', path: '/convo_turn', body: { animalId: 'lion', message: 'Bye' } }))).sessionId
-t.equal((await call('ada', { method: 'PUT', path: '/families/pam/children/kid' })).status, 200, 'setup: pam is linked to kid')
+const links = [await call('ada', { method: 'PUT', path: '/families/pam/children/kid' }), await call('ada', { method: 'PUT', path: '/families/pam/children/erased-kid' })]
+t.same(links.map((res) => res.status), [200, 200], 'setup: pam is linked to kid and erased-kid')
 
 for (const row of ROWS) {
   t.test(row.route, async (t) => {
@@ -159,12 +183,12 @@ t.test('a family link or unlink takes effect on the very next request', async (t
   const family = async () => (await json(call('pam', { method: 'GET', path: '/families/pam' }))).children.sort()
   t.equal((await read()).status, 404, 'not linked yet')
   const linked = await call('ada', { method: 'PUT', path: '/families/pam/children/stranger' })
-  t.same(await json(linked), { parentId: 'pam', children: ['kid', 'stranger'] }, 'PUT answers the family')
+  t.same(await json(linked), { parentId: 'pam', children: ['erased-kid', 'kid', 'stranger'] }, 'PUT answers the family')
   t.equal((await read()).status, 200, 'readable right after the link')
-  t.same(await family(), ['kid', 'stranger'], 'the parent sees the family')
+  t.same(await family(), ['erased-kid', 'kid', 'stranger'], 'the parent sees the family')
   t.same((await json(call('pam', { method: 'GET', path: '/convo_history?userId=stranger' }))).sessions.map((s: { userId: string }) => s.userId), ['stranger'])
   const unlinked = await call('ada', { method: 'DELETE', path: '/families/pam/children/stranger' })
-  t.same(await json(unlinked), { parentId: 'pam', children: ['kid'] }, 'DELETE answers the family')
+  t.same(await json(unlinked), { parentId: 'pam', children: ['erased-kid', 'kid'] }, 'DELETE answers the family')
   t.equal((await read()).status, 404, 'hidden right after the unlink')
   t.equal((await call('pam', { method: 'GET', path: '/convo_history?userId=stranger' })).status, 403)
   t.equal((await call('ada', { method: 'PUT', path: '/families/pam/children/pam' })).status, 400, 'no one is their own child')
