@@ -1,12 +1,14 @@
 // The TurnHub contract, run against the memory hub and the Redis hub (real Redis at
 // 127.0.0.1:6379): listeners on the instance running the turn, and on another instance that
-// follows it through Redis, get the same events, exactly once, in order.
+// follows it through Redis, get the same events, exactly once, in order; a purge (deleted data)
+// reaches every instance.
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { ErrorData } from '../src/core/errors.ts'
 import { EVENT_TYPES, type EventPayloads, type TurnEvent } from '../src/core/events.ts'
 import { silentLog } from '../src/core/log.ts'
 import type { TurnHub, TurnInfo, TurnWriter } from '../src/core/ports.ts'
+import { CANCELLED } from '../src/core/stored-turn.ts'
 import { MemoryTurnHub } from '../src/core/turn-hub.ts'
 import { connectRedis } from '../src/redis.ts'
 import { RedisTurnHub } from '../src/streaming/redis-hub.ts'
@@ -146,6 +148,51 @@ for (const [name, setup] of Object.entries(setups)) {
       t.ok(abort.signal.aborted, 'the running instance aborted the turn')
       log.emit('error', { code: 'cancelled', message: 'The turn was cancelled', retryable: false })
       t.equal(await eventually(async () => ((await reader.cancel(turn.turnId)) ? undefined : false)), false, 'once ended, not running')
+    })
+
+    t.test('purge forgets the matching turns everywhere, aborts the running ones, and ends their listeners', async (t) => {
+      const user = `kid-${randomUUID()}`
+      const byId = info()
+      const bySession = info()
+      const bystander = info()
+      for (const turn of [byId, bySession, bystander]) emitTurn(writer.open(turn, new AbortController()), turn)
+      // Running, and matched by its user only: not stored yet, so no id of it is known.
+      const running = { ...info(), userId: user }
+      const abort = new AbortController()
+      const log = writer.open(running, abort)
+      // As the engine does: the abort ends the turn a moment later, after trying to store it.
+      const ended = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => setImmediate(() => {
+        log.emit('error', CANCELLED)
+        resolve()
+      })))
+      emitTurn(log, running, 3)
+      const listening = collector()
+      await eventually(() => reader.attach(running.turnId, -1, listening.listener))
+      await eventually(async () => listening.events.length === 3 || undefined)
+      for (const turn of [byId, bySession, bystander]) await eventually(() => reader.info(turn.turnId))
+
+      await reader.purge({ turnIds: [byId.turnId], sessionId: bySession.sessionId, userId: user })
+      await eventually(async () => abort.signal.aborted || undefined)
+      t.ok(abort.signal.aborted, 'the instance running the turn aborted it')
+      await listening.ended()
+      t.same(listening.events.at(-1)!.data, CANCELLED, 'the attached listener got the end')
+      await ended
+      // A turn opened after the end, on the same writer: once another instance sees it, every
+      // write the purged turn's end could have queued has landed too.
+      const marker = info()
+      writer.open(marker, new AbortController())
+      await eventually(() => reader.info(marker.turnId))
+      for (const turn of [byId, bySession, running]) {
+        for (const [side, hub] of [['reader', reader], ['writer', writer]] as const) {
+          t.equal(await hub.info(turn.turnId), undefined, `${side} forgot the ${turn === running ? 'running' : 'ended'} turn ${turn.turnId}`)
+          t.equal(await hub.attach(turn.turnId, -1, () => {}), undefined, `${side} cannot replay it`)
+        }
+      }
+      t.same(await reader.info(bystander.turnId), bystander, 'a turn the purge does not match stays')
+      const replay = collector()
+      await reader.attach(bystander.turnId, -1, replay.listener)
+      await replay.ended()
+      t.equal(replay.events.length, 8, 'and stays resumable')
     })
 
     t.test('a closed subscription gets nothing more; a throwing listener does not stop the others', async (t) => {

@@ -51,7 +51,7 @@ class TurnLog implements TurnWriter {
 }
 
 /** Whether a purge removes this turn: one of its ids, or a turn of its user or session. */
-function purgeMatches(target: PurgeTarget, info: TurnInfo): boolean {
+export function purgeMatches(target: PurgeTarget, info: TurnInfo): boolean {
   return info.userId === target.userId || info.sessionId === target.sessionId || target.turnIds.includes(info.turnId)
 }
 

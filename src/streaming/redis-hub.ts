@@ -15,10 +15,12 @@
 // reconnects (so a blip does not leave holes in a turn's stream; a purge's deletes go there too,
 // behind the writes they undo), the cancel and purge subscriber, and the blocking stream reader.
 import type { Redis } from 'ioredis'
-import { isFinalEvent, type EventPayloads, type EventType, type TurnEvent } from '../core/events.ts'
+import { createEvent, isFinalEvent, type EventPayloads, type EventType, type TurnEvent } from '../core/events.ts'
+import type { ErrorData } from '../core/errors.ts'
 import type { Log } from '../core/log.ts'
 import type { EventListener, PurgeTarget, Subscription, TurnHub, TurnInfo, TurnWriter } from '../core/ports.ts'
-import { deliver, MemoryTurnHub } from '../core/turn-hub.ts'
+import { CANCELLED } from '../core/stored-turn.ts'
+import { deliver, MemoryTurnHub, purgeMatches } from '../core/turn-hub.ts'
 import { duplicateConnection } from '../redis.ts'
 import { eventFromWsFrame, wsFrame } from './encoders.ts'
 
@@ -111,11 +113,11 @@ export class RedisTurnHub implements TurnHub {
   async attach(turnId: string, afterSeq: number, listener: EventListener): Promise<Subscription | undefined> {
     const local = await this.#local.attach(turnId, afterSeq, listener)
     if (local) return local
-    const state = await this.#redis.hget(this.#infoKey(turnId), 'state')
-    if (!state) return undefined
+    const [json, state] = await this.#redis.hmget(this.#infoKey(turnId), 'info', 'state')
+    if (!json || !state) return undefined
     // An ended turn with nothing after afterSeq: no reader needs to wait for it.
     if (state === 'ended' && (await this.#redis.xlen(this.#streamKey(turnId))) <= afterSeq + 1) return { close() {}, done: true }
-    return this.#follower.follow(this.#streamKey(turnId), turnId, afterSeq, listener)
+    return this.#follower.follow(this.#streamKey(turnId), JSON.parse(json) as TurnInfo, afterSeq, listener)
   }
 
   async cancel(turnId: string): Promise<boolean> {
@@ -173,6 +175,8 @@ export class RedisTurnHub implements TurnHub {
    */
   async #purgeHere(target: PurgeTarget): Promise<void> {
     const dropped = this.#local.purgeLocal(target)
+    // Their streams are about to go: listeners following them from here get the end the running instance sends its own.
+    this.#follower.end((info) => purgeMatches(target, info), CANCELLED)
     for (const { turnId } of dropped) {
       this.#purged.add(turnId)
       if (this.#purged.size > MAX_PURGED) this.#purged.delete(this.#purged.values().next().value!)
@@ -199,7 +203,7 @@ export class RedisTurnHub implements TurnHub {
 
 interface Cursor {
   key: string
-  turnId: string
+  info: TurnInfo
   /** The last seq this listener got. */
   lastSeq: number
   listener: EventListener
@@ -227,14 +231,23 @@ class StreamFollower {
     this.#log = log
   }
 
-  follow(key: string, turnId: string, afterSeq: number, listener: EventListener): Subscription {
-    const cursor: Cursor = { key, turnId, lastSeq: afterSeq, listener }
+  follow(key: string, info: TurnInfo, afterSeq: number, listener: EventListener): Subscription {
+    const cursor: Cursor = { key, info, lastSeq: afterSeq, listener }
     this.#cursors.add(cursor)
     if (!this.#reading) void this.#loop()
     else if (this.#blocked && this.#readerId !== undefined) {
       this.#control.client('UNBLOCK', this.#readerId).catch(() => {}) // worst case it waits one block
     }
     return { close: () => this.#cursors.delete(cursor), done: false }
+  }
+
+  /** Ends the matching turns' listeners with an `error` event of `data`, and stops following them. */
+  end(matches: (info: TurnInfo) => boolean, data: ErrorData): void {
+    for (const cursor of this.#cursors) {
+      if (!matches(cursor.info)) continue
+      this.#cursors.delete(cursor)
+      deliver(cursor.listener, createEvent(cursor.info.turnId, cursor.lastSeq + 1, 'error', data))
+    }
   }
 
   close(): void {
@@ -275,7 +288,7 @@ class StreamFollower {
       // Only the next event in order: a cursor added while this batch was read from further on
       // gets its own earlier events on the next read.
       if (cursor.key !== key || cursor.lastSeq !== seq - 1) continue
-      event ??= eventFromWsFrame(cursor.turnId, seq, ws)
+      event ??= eventFromWsFrame(cursor.info.turnId, seq, ws)
       cursor.lastSeq = seq
       deliver(cursor.listener, event)
       if (isFinalEvent(event)) this.#cursors.delete(cursor)
