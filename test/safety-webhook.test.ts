@@ -1,6 +1,7 @@
 // The safety webhook against a real local HTTP server: a receiver that fails then succeeds, one
 // that is always down, one that is slow, one that refuses; the queue bound; the metrics; and
-// the app wiring (SAFETY_WEBHOOK_URL, /metrics). Backoffs are a few ms so the test stays fast.
+// the app end to end (a turn the safety layer flags reaches SAFETY_WEBHOOK_URL, /metrics and
+// /safety/events). Backoffs are a few ms so the test stays fast.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Registry } from '@prometheus-io/client'
@@ -10,6 +11,7 @@ import { WebhookQueue, type DeliveryOutcome } from '../src/alerts/webhook.ts'
 import { silentLog } from '../src/core/log.ts'
 import type { Turn } from '../src/core/types.ts'
 import { startApp } from './helpers/app.ts'
+import { json } from './helpers/http.ts'
 
 interface Receiver {
   url: string
@@ -163,13 +165,25 @@ t.test('SafetyAlerts: safety_events_total per flag; high flags posted; others no
   t.match(metrics, /safety_webhook_deliveries_total\{outcome="delivered"\} 1\n/)
 })
 
-t.test('the app: SAFETY_WEBHOOK_URL is used, /metrics shows the counters', async (t) => {
+t.test('the app: a turn the safety layer flags reaches SAFETY_WEBHOOK_URL, /metrics and GET /safety/events', async (t) => {
   const hook = await receiver((_n, _req, res) => res.writeHead(200).end())
   t.teardown(() => hook.close())
-  const { app, url } = await startApp(t, { STORAGE: 'memory', SAFETY_WEBHOOK_URL: hook.url })
-  app.safetyAlerts.turnFlagged(flagged)
+  const { url, auth } = await startApp(t, { STORAGE: 'memory', SAFETY_WEBHOOK_URL: hook.url })
+  const res = await fetch(`${url}/convo_turn`, {
+    method: 'POST', headers: { ...auth('kid-7'), 'content-type': 'application/json' },
+    body: JSON.stringify({ animalId: 'penguin', message: "I'm lost and I can't find my mum" }),
+  })
+  t.equal(res.status, 200)
+  const answer = await json(res)
+  const history = await json(fetch(`${url}/convo_history?sessionId=${answer.sessionId}`, { headers: auth('kid-7') }))
+  t.match(history.turns, [{ turnId: answer.turnId, safety: { action: 'support', flags: [{ category: 'lost_child', severity: 'high', source: 'input' }] } }], 'the safety layer flagged it, and the flag is stored')
   await hook.waitFor(1)
-  t.match(hook.received[0], { body: { type: 'safety.flag', turnId: 't-1', userId: 'kid-7' } })
+  t.match(hook.received[0], { body: { type: 'safety.flag', turnId: answer.turnId, sessionId: answer.sessionId, userId: 'kid-7', animalId: 'penguin', category: 'lost_child', severity: 'high', action: 'support' } })
+  t.notMatch(JSON.stringify(hook.received[0]), /can't find|mum/, 'never what the child typed')
+  const events = await json(fetch(`${url}/safety/events`, { headers: auth('keeper', 'zookeeper') }))
+  t.match(events.events, [{ turnId: answer.turnId, userId: 'kid-7', category: 'lost_child', severity: 'high', source: 'input', action: 'support' }])
+  const flaggedSessions = await json(fetch(`${url}/convo_history?flagged=true&userId=kid-7`, { headers: auth('keeper', 'zookeeper') }))
+  t.match(flaggedSessions.sessions, [{ sessionId: answer.sessionId, flagged: true }])
   const metrics = await (await fetch(`${url}/metrics`)).text()
   t.match(metrics, /safety_events_total\{category="lost_child",action="support",source="input"\} 1\n/)
   t.match(metrics, /safety_webhook_deliveries_total\{outcome="delivered"\} 1\n/)
