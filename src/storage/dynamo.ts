@@ -14,7 +14,7 @@ import {
   type QueryCommandInput,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb'
-import { AppError, badRequest, notFound, StorageUnavailableError } from '../core/errors.ts'
+import { AppError, notFound, StorageUnavailableError } from '../core/errors.ts'
 import { silentLog, type Log } from '../core/log.ts'
 import { flagCount } from '../core/flags.ts'
 import type { ClientTurnClaim, Deletion, PageQuery, SafetyEventQuery, SessionQuery, StoragePort } from '../core/ports.ts'
@@ -550,7 +550,7 @@ export class DynamoStorage implements StoragePort {
   async #newestPage(partitions: IndexPartition[], prefix: string, query: PageQuery, scope: string, filter?: Filter): Promise<Page<Item>> {
     const limit = pageSize(query.limit)
     const before = query.cursor === undefined ? undefined : this.#cursors.decode(scope, query.cursor, ['order']).order
-    if (before !== undefined && !before.startsWith(prefix)) throw badRequest('cursor is invalid')
+    if (before !== undefined && !before.startsWith(prefix)) throw invalidCursor()
     const perPartition = await Promise.all(partitions.map((partition) => this.#newestFirst(partition, prefix, before, limit + 1, filter)))
     const merged = perPartition.flat().sort((a, b) => compareKeys(b.order as string, a.order as string)).slice(0, limit + 1)
     const items = merged.slice(0, limit)

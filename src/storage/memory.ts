@@ -1,11 +1,11 @@
 // StoragePort in process memory (STORAGE=memory, for benchmarks): nothing survives a restart.
 // Same semantics as DynamoStorage, including keyset pagination with the same signed cursors.
 // Objects are copied in and out, so callers can never change stored state by mutation.
-import { AppError, badRequest, notFound } from '../core/errors.ts'
+import { AppError, notFound } from '../core/errors.ts'
 import { flagCount, safetyEventsOf } from '../core/flags.ts'
 import type { ClientTurnClaim, Deletion, PageQuery, SafetyEventQuery, SessionQuery, StoragePort } from '../core/ports.ts'
 import type { Animal, Page, SafetyEvent, Session, Turn } from '../core/types.ts'
-import { CursorCodec } from './cursor.ts'
+import { CursorCodec, invalidCursor } from './cursor.ts'
 import { EVENT_ORDER, eventOrder, FLAGGED_ORDER, flaggedOrder, MESSAGES_PER_TURN, turnOrderKey } from './items.ts'
 import { checkSessionQuery, compareKeys as compare, MAX_PAGE_SIZE, pageSize, safetyEventsScope, sessionsScope, turnsScope } from './queries.ts'
 
@@ -205,7 +205,7 @@ export class MemoryStorage implements StoragePort {
   /** Newest first by `order`, after the cursor's position; the same cursors as DynamoStorage's. */
   #newestPage<T extends { order: string }>(items: T[], prefix: string, query: PageQuery, scope: string): Page<T> {
     const before = query.cursor === undefined ? undefined : this.#cursors.decode(scope, query.cursor, ['order']).order
-    if (before !== undefined && !before.startsWith(prefix)) throw badRequest('cursor is invalid')
+    if (before !== undefined && !before.startsWith(prefix)) throw invalidCursor()
     const remaining = items
       .filter((item) => before === undefined || compare(item.order, before) < 0)
       .sort((a, b) => compare(b.order, a.order))
