@@ -5,6 +5,7 @@ import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/typ
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.ts'
 import { redactToken } from './core/log.ts'
+import analyticsPlugin from '../plugins/analytics.ts'
 import authPlugin from '../plugins/auth.ts'
 import configPlugin from '../plugins/config.ts'
 import conversationPlugin from '../plugins/conversation.ts'
@@ -16,6 +17,7 @@ import rateLimitPlugin from '../plugins/rate-limit.ts'
 import redisPlugin from '../plugins/redis.ts'
 import storagePlugin from '../plugins/storage.ts'
 import streamingPlugin from '../plugins/streaming.ts'
+import analyticsRoutes from './routes/analytics.ts'
 import animalRoutes from './routes/animals.ts'
 import familyRoutes from './routes/families.ts'
 import healthRoutes from './routes/health.ts'
@@ -59,6 +61,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(streamingPlugin)
   await app.register(authPlugin)
   await app.register(conversationPlugin)
+  await app.register(analyticsPlugin)
 
   // Public routes: probes here; docs and metrics are registered by their plugins above.
   await app.register(healthRoutes)
@@ -72,6 +75,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await authenticated.register(familyRoutes)
     await authenticated.register(summarizeRoutes)
     await authenticated.register(wsRoutes)
+    await authenticated.register(analyticsRoutes)
     // The OpenAI-compatible facade: its own error handler answers in OpenAI's shape, the 401 included.
     await authenticated.register(openAiRoutes, { prefix: '/v1' })
   })

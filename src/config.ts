@@ -20,6 +20,8 @@ const EnvSchema = Type.Object({
   CONVERSATION_SESSION_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-conversation-sessions' }),
   ANIMAL_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-animals' }),
   FAMILY_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-families' }),
+  ANALYTICS_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-analytics' }),
+  ANALYTICS_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 400 }),
   RETENTION_DAYS: Type.Integer({ minimum: 1, default: 90 }),
 
   OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
@@ -103,8 +105,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         sessions: e.CONVERSATION_SESSION_TABLE_NAME,
         animals: e.ANIMAL_DYNAMO_TABLE_NAME,
         families: e.FAMILY_DYNAMO_TABLE_NAME,
+        analytics: e.ANALYTICS_DYNAMO_TABLE_NAME,
       },
       retentionDays: e.RETENTION_DAYS,
+      /** Days each animal's daily analytics item is kept. */
+      analyticsRetentionDays: e.ANALYTICS_RETENTION_DAYS,
     },
     llm: {
       apiKey: e.OPENAI_API_KEY,

@@ -11,7 +11,9 @@ t.test('defaults need nothing set', async (t) => {
     sessions: 'quest-dev-conversation-sessions',
     animals: 'quest-dev-animals',
     families: 'quest-dev-families',
+    analytics: 'quest-dev-analytics',
   })
+  t.equal(config.storage.analyticsRetentionDays, 400)
   t.equal(config.llm.apiKey, undefined)
 })
 
@@ -23,7 +25,7 @@ t.test('OPENAI_BASE_URL wins over the seed\'s OPENAI_API_URL', async (t) => {
 t.test('a bad value is rejected with a message naming the variable', async (t) => {
   for (const [name, value] of [
     ['PORT', 'eighty'], ['PORT', '70000'], ['STORAGE', 'floppy'], ['OPENAI_TEMPERATURE', '3'],
-    ['JWT_SECRET', 'too-short'], ['DYNAMODB_ENDPOINT', 'localhost:8000'], ['RETENTION_DAYS', '0'],
+    ['JWT_SECRET', 'too-short'], ['DYNAMODB_ENDPOINT', 'localhost:8000'], ['RETENTION_DAYS', '0'], ['ANALYTICS_RETENTION_DAYS', '-1'],
     ['REDIS_URL', 'http://nope'], ['HEARTBEAT_MS', 'often'],
   ]) {
     t.throws(() => loadConfig({ [name]: value }), { name: 'ConfigError', message: new RegExp(`^${name}: `) }, `${name}=${value}`)

@@ -28,18 +28,19 @@ function tableEnv(): Record<string, string> {
     CONVERSATION_SESSION_TABLE_NAME: `${prefix}-sessions`,
     ANIMAL_DYNAMO_TABLE_NAME: `${prefix}-animals`,
     FAMILY_DYNAMO_TABLE_NAME: `${prefix}-families`,
+    ANALYTICS_DYNAMO_TABLE_NAME: `${prefix}-analytics`,
   }
 }
 
-t.test('the app enables TTL on the conversations and sessions tables it creates', async (t) => {
+t.test('the app enables TTL on the conversations, sessions and analytics tables it creates', async (t) => {
   const env = tableEnv()
   await startApp(t, { DYNAMODB_ENDPOINT: proxy.url, ...env })
   const asked = proxy.updates.filter((u) => Object.values(env).includes(u.TableName))
-  t.same(asked.map((u) => u.TableName).sort(), [env.CONVERSATION_DYNAMO_TABLE_NAME, env.CONVERSATION_SESSION_TABLE_NAME].sort())
+  t.same(asked.map((u) => u.TableName).sort(), [env.CONVERSATION_DYNAMO_TABLE_NAME, env.CONVERSATION_SESSION_TABLE_NAME, env.ANALYTICS_DYNAMO_TABLE_NAME].sort())
   for (const update of asked) t.same(update.TimeToLiveSpecification, { AttributeName: TTL_ATTRIBUTE, Enabled: true })
 
   await startApp(t, { DYNAMODB_ENDPOINT: proxy.url, ...env })
-  t.equal(proxy.updates.filter((u) => Object.values(env).includes(u.TableName)).length, 2, 'a second start finds TTL enabled and leaves it')
+  t.equal(proxy.updates.filter((u) => Object.values(env).includes(u.TableName)).length, 3, 'a second start finds TTL enabled and leaves it')
 })
 
 t.test('turns, pointers, claims and sessions carry expiresAt = save time + RETENTION_DAYS', async (t) => {
@@ -76,6 +77,7 @@ t.test('npm run tables -- --create: the same definitions, with TTL', async (t) =
   t.match(created.stdout, new RegExp(`created\\s+${env.CONVERSATION_DYNAMO_TABLE_NAME}\\s+\\(TTL: enabling\\)`))
   t.match(created.stdout, new RegExp(`created\\s+${env.CONVERSATION_SESSION_TABLE_NAME}\\s+\\(TTL: enabling\\)`))
   t.match(created.stdout, new RegExp(`created\\s+${env.ANIMAL_DYNAMO_TABLE_NAME}\\s+\\(TTL: not used\\)`))
+  t.match(created.stdout, new RegExp(`created\\s+${env.ANALYTICS_DYNAMO_TABLE_NAME}\\s+\\(TTL: enabling\\)`))
   const again = await tablesCli(['--create'], { DYNAMODB_ENDPOINT: proxy.url, ...env })
   t.match(again.stdout, new RegExp(`exists\\s+${env.CONVERSATION_DYNAMO_TABLE_NAME}\\s+\\(TTL: enabled\\)`), 'idempotent')
 
@@ -84,5 +86,5 @@ t.test('npm run tables -- --create: the same definitions, with TTL', async (t) =
 
   const printed = JSON.parse((await tablesCli(['--print'], env)).stdout)
   t.same(printed.filter((d: { ttlAttribute?: string }) => d.ttlAttribute).map((d: { input: { TableName: string } }) => d.input.TableName),
-    [env.CONVERSATION_DYNAMO_TABLE_NAME, env.CONVERSATION_SESSION_TABLE_NAME])
+    [env.CONVERSATION_DYNAMO_TABLE_NAME, env.CONVERSATION_SESSION_TABLE_NAME, env.ANALYTICS_DYNAMO_TABLE_NAME])
 })

@@ -9,6 +9,7 @@ import type { Log } from './log.ts'
 import type { EventListener, LlmProvider, StoragePort, Subscription, TurnHub, TurnInfo, TurnWriter } from './ports.ts'
 import { buildMessages } from './prompt.ts'
 import { CANCELLED, completeData, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
+import type { TurnEndObserver, TurnEnding } from './turn-observer.ts'
 import type { Animal, Caller, Sampling, Session, Turn, TurnStatus } from './types.ts'
 
 export const MAX_MESSAGE_LENGTH = 2000
@@ -56,6 +57,7 @@ export class ConversationEngine {
   readonly #starting = new Map<string, Promise<StartedTurn>>()
   /** Turns with a clientTurnId that ended without being stored: a retry with that key runs afresh. */
   readonly #unstored = new Set<string>()
+  readonly #endObservers: TurnEndObserver[] = []
   #draining = false
 
   constructor(options: EngineOptions) {
@@ -65,6 +67,11 @@ export class ConversationEngine {
     this.#log = options.log
     this.#contextMessages = options.contextMessages
     this.#maxPerUser = options.maxConcurrentTurnsPerUser
+  }
+
+  /** Calls `observer` after every turn has ended (stored or not), off the stream's path. */
+  observeTurnEnds(observer: TurnEndObserver): void {
+    this.#endObservers.push(observer)
   }
 
   /**
@@ -116,7 +123,8 @@ export class ConversationEngine {
         userMessage: message, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.#llm.model,
         usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
       }
-      this.#track(caller.sub, turnId, abort, this.#generate(writer, info, turn, animal, history, abort.signal, startedAt, input.sampling))
+      const ending: Omit<TurnEnding, 'stored'> = { animal, newSession: !existing, timing: { startedAt: epochMs(startedAt), endedAt: 0 } }
+      this.#track(caller.sub, turnId, abort, this.#generate(writer, info, turn, animal, history, abort.signal, startedAt, input.sampling, ending))
     } catch (err) {
       writer.emit('error', errorData(err))
       this.#markUnstored(turnId, input.clientTurnId)
@@ -169,17 +177,22 @@ export class ConversationEngine {
 
   async #generate(
     writer: TurnWriter, info: TurnInfo, turn: Turn, animal: Animal, history: Turn[], signal: AbortSignal, startedAt: number,
-    sampling: Sampling | undefined,
+    sampling: Sampling | undefined, ending: Omit<TurnEnding, 'stored'>,
   ): Promise<void> {
     writer.emit('metadata', metadataData(info))
     writer.emit('typing', { state: 'start' })
     let reply = ''
     let index = 0
+    const { timing } = ending
     try {
       const messages = buildMessages(animal, history, turn.userMessage, this.#contextMessages)
+      timing.modelStartedAt = epochMs()
       for await (const chunk of this.#llm.stream({ animal, messages, question: turn.userMessage, signal, sampling })) {
         if (chunk.type === 'deltas') {
-          if (index === 0) turn.firstTokenMs = Math.round(performance.now() - startedAt)
+          if (index === 0) {
+            turn.firstTokenMs = Math.round(performance.now() - startedAt)
+            timing.firstChunkAt = epochMs()
+          }
           for (const text of chunk.texts) {
             reply += text
             writer.emit('message', { delta: text, index: index++ })
@@ -190,25 +203,32 @@ export class ConversationEngine {
       }
       if (turn.status !== 'complete') throw new Error('the model stream ended without an end chunk')
     } catch (err) {
-      return this.#endEarly(writer, turn, reply, startedAt, signal, err)
+      timing.modelEndedAt ??= epochMs()
+      return this.#endEarly(writer, turn, reply, startedAt, signal, err, ending)
     }
+    timing.modelEndedAt = epochMs()
     turn.reply = reply
     turn.latencyMs = Math.round(performance.now() - startedAt)
     writer.emit('typing', { state: 'stop' })
     writer.emit('complete', completeData(turn))
     turn.endSeq = writer.nextSeq
+    let stored = false
     try {
       await this.#storage.saveTurn(turn)
+      stored = true
       writer.emit('storage', storageData(turn))
     } catch (err) {
       this.#log.error({ err, turnId: turn.turnId }, 'reply generated but not stored')
       this.#markUnstored(turn.turnId, turn.clientTurnId)
       writer.emit('error', { code: 'storage_failed', message: 'The reply could not be saved; please try again', retryable: true })
     }
+    this.#ended(turn, { ...ending, stored })
   }
 
   /** Cancel, shutdown or failure: store what was said (so nothing is lost), then end the stream. */
-  async #endEarly(writer: TurnWriter, turn: Turn, reply: string, startedAt: number, signal: AbortSignal, err: unknown): Promise<void> {
+  async #endEarly(
+    writer: TurnWriter, turn: Turn, reply: string, startedAt: number, signal: AbortSignal, err: unknown, ending: Omit<TurnEnding, 'stored'>,
+  ): Promise<void> {
     const shutdown = signal.aborted && signal.reason instanceof ShutdownAbort
     turn.status = signal.aborted && !shutdown ? 'cancelled' : 'failed'
     turn.reply = reply
@@ -216,15 +236,33 @@ export class ConversationEngine {
     turn.finishReason = turn.status
     writer.emit('typing', { state: 'stop' })
     turn.endSeq = writer.nextSeq
-    const ending: ErrorData = turn.status === 'cancelled' ? CANCELLED : shutdown ? SHUTTING_DOWN : errorData(err)
+    const errorEvent: ErrorData = turn.status === 'cancelled' ? CANCELLED : shutdown ? SHUTTING_DOWN : errorData(err)
     if (!signal.aborted) this.#log.warn({ err, turnId: turn.turnId }, 'turn failed')
+    let stored = false
     try {
       await this.#storage.saveTurn(turn)
+      stored = true
     } catch (storeErr) {
       this.#log.error({ err: storeErr, turnId: turn.turnId }, 'partial turn not stored')
       this.#markUnstored(turn.turnId, turn.clientTurnId)
     }
-    writer.emit('error', ending)
+    writer.emit('error', errorEvent)
+    this.#ended(turn, { ...ending, stored })
+  }
+
+  /** Tells the observers, on a later tick: the turn's last event goes out first. */
+  #ended(turn: Turn, ending: TurnEnding): void {
+    if (this.#endObservers.length === 0) return
+    ending.timing.endedAt = epochMs()
+    setImmediate(() => {
+      for (const observer of this.#endObservers) {
+        try {
+          observer(turn, ending)
+        } catch (err) {
+          this.#log.error({ err, turnId: turn.turnId }, 'a turn observer failed')
+        }
+      }
+    })
   }
 
   #track(userId: string, turnId: string, abort: AbortController, generation: Promise<void>): void {
@@ -278,6 +316,11 @@ export class ConversationEngine {
   async #animalName(animalId: string): Promise<string> {
     return (await this.#storage.getAnimal(animalId))?.name ?? animalId
   }
+}
+
+/** A performance.now() reading (default: now) as epoch milliseconds. */
+function epochMs(now = performance.now()): number {
+  return performance.timeOrigin + now
 }
 
 /** `message`: 1..2000 characters after trimming. */

@@ -106,9 +106,25 @@ export interface Turn {
   firstTokenMs?: number
   model: string
   finishReason?: string
+  /** What the safety layer flagged on this turn (absent when nothing was). */
+  safety?: TurnSafety
   /** Sequence number of the turn's final event (`storage` or `error`), so a resume after the
    * live buffer expired can rebuild the ending with the ids the client already expects. */
   endSeq?: number
+}
+
+export type SafetySeverity = 'low' | 'medium' | 'high'
+
+/** One thing the safety layer noticed: which check (`source`) saw what (`category`). */
+export interface SafetyFlag {
+  category: string
+  severity: SafetySeverity
+  source: 'input' | 'output' | 'provider'
+}
+
+export interface TurnSafety {
+  action: 'allow' | 'redirect' | 'support'
+  flags: SafetyFlag[]
 }
 
 export interface Page<T> {

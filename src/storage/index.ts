@@ -1,8 +1,12 @@
 // Picks the storage adapter from config: memory, a DynamoDB endpoint, AWS, or (by default)
 // the embedded DynamoDB under DATA_DIR. Tables are created when missing in every DynamoDB mode.
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { AnalyticsStore } from '../analytics/store.ts'
 import { ConfigError, type Config } from '../config.ts'
 import type { Log } from '../core/log.ts'
 import type { StoragePort } from '../core/ports.ts'
+import { DynamoAnalyticsStore } from './analytics-dynamo.ts'
+import { MemoryAnalyticsStore } from './analytics-memory.ts'
 import { createDynamoClient } from './dynamo-client.ts'
 import { DynamoStorage } from './dynamo.ts'
 import { startEmbeddedDynamo } from './embedded.ts'
@@ -11,6 +15,8 @@ import { ensureTables } from './tables.ts'
 
 export interface StorageHandle {
   storage: StoragePort
+  /** The per-animal, per-day counters (same backend as `storage`). */
+  analytics: AnalyticsStore
   /** Closes the client, then the embedded server if one was started. */
   close(): Promise<void>
 }
@@ -19,7 +25,7 @@ export async function createStorage(config: Config, log: Log): Promise<StorageHa
   const { mode, endpoint, region } = config.storage
   if (mode === 'memory') {
     const storage = new MemoryStorage()
-    return { storage, close: () => storage.close() }
+    return { storage, analytics: new MemoryAnalyticsStore(), close: () => storage.close() }
   }
   if (mode === 'dynamodb' && endpoint === undefined && region === undefined) {
     throw new ConfigError('STORAGE=dynamodb needs DYNAMODB_ENDPOINT or AWS_REGION (or use STORAGE=auto for the embedded store)')
@@ -27,6 +33,11 @@ export async function createStorage(config: Config, log: Log): Promise<StorageHa
   const embedded = endpoint === undefined && region === undefined ? await startEmbeddedDynamo(config.dataDir, log) : undefined
   const client = createDynamoClient({ endpoint: embedded?.endpoint ?? endpoint, region })
   const storage = new DynamoStorage({ client, tables: config.storage.tables, retentionDays: config.storage.retentionDays, log })
+  const analytics = new DynamoAnalyticsStore({
+    doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    table: config.storage.tables.analytics,
+    retentionDays: config.storage.analyticsRetentionDays,
+  })
   const close = async () => {
     await storage.close()
     await embedded?.close()
@@ -38,5 +49,5 @@ export async function createStorage(config: Config, log: Log): Promise<StorageHa
     throw err
   }
   log.info({ endpoint: embedded ? 'embedded' : (endpoint ?? `aws:${region}`) }, 'DynamoDB storage ready')
-  return { storage, close }
+  return { storage, analytics, close }
 }
