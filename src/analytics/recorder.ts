@@ -66,10 +66,12 @@ export class AnalyticsRecorder {
 
   private analyse(turn: Readonly<Turn>, animal: Animal, newSession: boolean, day: string): TurnAnalysis {
     const understood = this.#options.understand(turn.userMessage, animal)
-    // Only a reply the animal gave counts as "could not answer"; a safety reply (redirect,
-    // support) is not a gap in the animal's knowledge, and its text is not one to list.
-    const unanswered = !understood.answerable && turn.status === 'complete' && (turn.safety?.action ?? 'allow') === 'allow'
-    const insights = { topics: [...understood.topics], unanswered }
+    // A turn the safety layer redirected or supported is not a question about the animal: its
+    // words say nothing about topics ("my dad..." is not about babies), and its text is not one
+    // to list. Only a reply the animal gave can count as "could not answer".
+    const allowed = (turn.safety?.action ?? 'allow') === 'allow'
+    const unanswered = allowed && !understood.answerable && turn.status === 'complete'
+    const insights = { topics: allowed ? [...understood.topics] : [], unanswered }
     const question = unanswered ? questionForAnalytics(turn.userMessage, this.#options.scrub) : undefined
     return {
       newSession,
