@@ -17,6 +17,7 @@ import rateLimitPlugin from '../plugins/rate-limit.ts'
 import redisPlugin from '../plugins/redis.ts'
 import storagePlugin from '../plugins/storage.ts'
 import streamingPlugin from '../plugins/streaming.ts'
+import telemetryPlugin from '../plugins/telemetry.ts'
 import analyticsRoutes from './routes/analytics.ts'
 import animalRoutes from './routes/animals.ts'
 import familyRoutes from './routes/families.ts'
@@ -62,6 +63,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(authPlugin)
   await app.register(conversationPlugin)
   await app.register(analyticsPlugin)
+  await app.register(telemetryPlugin)
 
   // Public routes: probes here; docs and metrics are registered by their plugins above.
   await app.register(healthRoutes)

@@ -54,6 +54,10 @@ const EnvSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 25000 }),
   STREAM_BUFFER_TTL_MS: Type.Integer({ minimum: 1000, default: 300000 }),
   STREAM_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, default: 1048576 }),
+
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: HTTP_URL })),
+  OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'animal-chat-gateway' }),
+  OTEL_METRIC_EXPORT_INTERVAL: Type.Integer({ minimum: 100, default: 60000 }),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -143,6 +147,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bufferTtlMs: e.STREAM_BUFFER_TTL_MS,
       /** A consumer with more unsent bytes than this is disconnected (it can resume). */
       maxBufferedBytes: e.STREAM_MAX_BUFFERED_BYTES,
+    },
+    /** OpenTelemetry: off unless an OTLP endpoint is set. */
+    telemetry: {
+      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: e.OTEL_SERVICE_NAME,
+      metricExportIntervalMs: e.OTEL_METRIC_EXPORT_INTERVAL,
     },
   }
 }
