@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=ttft,idle,fanout,rest,client,offline] [-- --profile] [-- --doc]`
+// `npm run bench [-- --quick] [-- --only=ttft,idle,fanout,rest,client,offline,analytics] [-- --profile] [-- --doc]`
 // Runs every scenario on this machine in one go, with the fake upstream, the bare relays,
 // dynalite and the gateway each in their own process, all on 127.0.0.1. Prints a markdown
 // report, writes it to bench/results/latest.md, and with --doc also into docs/performance.md
@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { gatewayEnv } from './gateway.ts'
 import { startGateway, startScript, type Server } from './processes.ts'
 import { monotonicUs, topFunctions, type Window } from './profile-summary.ts'
+import { runAnalytics } from './scenarios/analytics.ts'
 import { runClient } from './scenarios/client.ts'
 import { runFanout } from './scenarios/fanout.ts'
 import { runIdle } from './scenarios/idle.ts'
@@ -17,7 +18,7 @@ import { runOffline } from './scenarios/offline.ts'
 import { restReport, runRest } from './scenarios/rest.ts'
 import { runTtft } from './scenarios/ttft.ts'
 
-const SCENARIOS = ['ttft', 'idle', 'fanout', 'rest', 'client', 'offline'] as const
+const SCENARIOS = ['ttft', 'idle', 'fanout', 'rest', 'client', 'offline', 'analytics'] as const
 /** Scenarios that need no servers: run in this process. */
 const IN_PROCESS = new Set<string>(['offline'])
 const { values: args } = parseArgs({
@@ -133,6 +134,19 @@ try {
     phase('offline')
     const { report } = await runOffline({ rounds: quick ? 3 : 10 })
     sections.push(`### 6. The offline responder\n\n${report}`)
+  }
+
+  if (only.has('analytics')) {
+    phase('analytics')
+    const dynalite = await script('bench/dynalite.ts')
+    const dynamoEnv = (endpoint: string) => gatewayEnv(upstream.url, {
+      STORAGE: 'dynamodb', DYNAMODB_ENDPOINT: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench',
+    })
+    const { report } = await runAnalytics({
+      startGateway: (endpoint) => gateway(dynamoEnv(endpoint)), stopGateway: stop, dynaliteUrl: dynalite.url, turns: quick ? 100 : 500,
+    })
+    await stop(dynalite)
+    sections.push(`### 7. Analytics writes\n\n${report}`)
   }
 } finally {
   for (const server of servers.reverse()) await server.stop()
