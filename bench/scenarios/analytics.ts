@@ -1,4 +1,4 @@
-// 6. Analytics: what the per-turn aggregate write costs. Three measurements:
+// 7. Analytics: what the per-turn aggregate write costs. Three measurements:
 //   - DynamoDB requests per stored turn, by operation and table, counted by a proxy between a
 //     gateway (offline responder) and dynalite: the analytics table should see exactly one
 //     UpdateItem per turn and nothing else;
