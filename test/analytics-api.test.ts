@@ -88,7 +88,9 @@ t.test('real turns through the engine: counted once each, concurrent ones too', 
     body: JSON.stringify({ animalId: 'giraffe', message, ...(sessionId ? { sessionId } : {}) }),
   })
   const users = Array.from({ length: 12 }, (_, i) => `visitor-${i}`)
-  const answers = await Promise.all(users.map((user) => json(send(user, 'What do you eat?'))))
+  const responses = await Promise.all(users.map((user) => send(user, 'What do you eat?')))
+  t.same(responses.map((r) => r.status), users.map(() => 200), 'all 12 answered and stored')
+  const answers = await Promise.all(responses.map((r) => r.json()))
   const follow = await send(users[0]!, 'Can you juggle?', answers[0].sessionId)
   t.equal(follow.status, 200)
   await app.app.analytics.recorder.idle()
@@ -96,7 +98,7 @@ t.test('real turns through the engine: counted once each, concurrent ones too', 
   const { totals, days } = await json(get('/analytics/animals/giraffe'))
   t.equal(days.length, 7, 'the last 7 days by default')
   t.equal(days.at(-1).date, new Date().toISOString().slice(0, 10), 'up to today')
-  t.equal(totals.turns, 13)
+  t.equal(totals.turns, 13, 'each turn once')
   t.equal(totals.sessions, 12, 'the follow-up continued a session')
   t.same(totals.replies, { complete: 13, cancelled: 0, failed: 0 })
   t.ok(Math.abs(totals.visitors - 12) <= 2, `12 visitors, estimated ${totals.visitors} (approximate by design)`)
@@ -186,4 +188,13 @@ t.test('?format=csv: the days as CSV, formula-safe', async (t) => {
 
   const one = await get('/analytics/animals/penguin?from=2030-03-04&to=2030-03-04&format=csv')
   t.equal((await one.text()).split('\r\n').filter(Boolean).length, 2)
+})
+
+t.test('the OpenAPI document describes both routes', async (t) => {
+  const doc = await json(fetch(`${url}/docs/json`))
+  const list = doc.paths['/analytics/animals']?.get
+  t.ok(list, '/analytics/animals')
+  t.ok(doc.paths['/analytics/animals/{animalId}']?.get, '/analytics/animals/{animalId}')
+  t.same(list.parameters.map((p: any) => p.name).sort(), ['format', 'from', 'to'])
+  t.ok(list.responses['200'] && list.responses['403'], 'its answers, the 403 included')
 })
