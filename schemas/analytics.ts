@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import { SENTIMENT_LABELS } from '../src/analytics/counters.ts'
+import { SAFETY_CATEGORIES } from '../src/core/safety/types.ts'
 import { TURN_STATUSES } from '../src/core/types.ts'
 import { Id, errorResponses } from './common.ts'
 
@@ -26,7 +27,7 @@ const usage = {
   tokens: Type.Object({ input: Count, output: Count }),
   latencyMs: Percentiles,
   firstTokenMs: Percentiles,
-  safetyFlags: Type.Record(Type.String(), Count, { description: 'flags by safety category' }),
+  safetyFlags: Type.Object(Object.fromEntries(SAFETY_CATEGORIES.map((category) => [category, Count])), { description: 'flags by safety category' }),
   sentiment: byName(SENTIMENT_LABELS),
   unansweredTurns: Type.Integer({ minimum: 0, description: 'turns whose question the animal could not answer' }),
 }

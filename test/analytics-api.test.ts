@@ -2,7 +2,8 @@
 // several days and animals, real turns through the engine (concurrent ones counted exactly
 // once), access by role, bad ranges, CSV.
 import t from 'tap'
-import type { Animal, Turn, TurnSafety } from '../src/core/types.ts'
+import { SAFETY_CATEGORIES, type TurnSafety } from '../src/core/safety/types.ts'
+import type { Animal, Turn } from '../src/core/types.ts'
 import { startApp } from './helpers/app.ts'
 import { startFakeOpenAI } from './helpers/fake-openai.ts'
 import { json } from './helpers/http.ts'
@@ -59,7 +60,8 @@ t.test('aggregates after a known set of turns, across days and animals', async (
   t.same(totals.latencyMs, { p50: 750, p95: 4200 }, 'the 4th of 8 tops (500, 750]; the 7.6th is 60% into (3000, 5000]')
   t.same(totals.histograms.firstTokenMs, [1, 2, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'turns without a first token are not in it')
   t.same(totals.firstTokenMs, { p50: 100, p95: 462 }, 'the 3rd of 6 tops (50, 100]; the 5.7th is 85% into (250, 500]')
-  t.same(totals.safetyFlags, { abuse: 1, profanity: 1 })
+  const noFlags = Object.fromEntries(SAFETY_CATEGORIES.map((category) => [category, 0]))
+  t.same(totals.safetyFlags, { ...noFlags, abuse: 1, profanity: 1 }, 'every category, counted')
   t.same(totals.sentiment, { positive: 1, neutral: 5, negative: 2 })
   t.equal(totals.unansweredTurns, 2, 'not the failed turn, not the safety reply')
   t.same(lionUsage.unanswered, [{ question: 'can you drive a car?', count: 2 }], 'the same question asked twice, normalised, once with its count')
@@ -71,7 +73,7 @@ t.test('aggregates after a known set of turns, across days and animals', async (
   t.same(days[1].replies, { complete: 1, cancelled: 0, failed: 1 })
   t.same(days[1].latencyMs, { p50: 750, p95: 4800 })
   t.same(days[2].latencyMs, { p50: null, p95: null }, 'no turns, no percentiles')
-  t.same(days[0].safetyFlags, { abuse: 1 })
+  t.same(days[0].safetyFlags, { ...noFlags, abuse: 1 })
 
   const one = await json(get('/analytics/animals/penguin?from=2030-03-04&to=2030-03-04'))
   t.same({ from: one.from, to: one.to, animalId: one.animalId, turns: one.totals.turns, days: one.days.length }, { from: '2030-03-04', to: '2030-03-04', animalId: 'penguin', turns: 1, days: 1 })
@@ -90,7 +92,7 @@ t.test('real turns through the engine: counted once each, concurrent ones too', 
   const users = Array.from({ length: 12 }, (_, i) => `visitor-${i}`)
   const responses = await Promise.all(users.map((user) => send(user, 'What do you eat?')))
   t.same(responses.map((r) => r.status), users.map(() => 200), 'all 12 answered and stored')
-  const answers = await Promise.all(responses.map((r) => r.json()))
+  const answers = await Promise.all(responses.map((r) => json(r)))
   const follow = await send(users[0]!, 'Can you juggle?', answers[0].sessionId)
   t.equal(follow.status, 200)
   await app.app.analytics.recorder.idle()
@@ -180,9 +182,11 @@ t.test('?format=csv: the days as CSV, formula-safe', async (t) => {
   t.match(res.headers.get('content-disposition'), /attachment; filename="analytics-animals-2030-03-01-2030-03-02.csv"/)
   const rows = (await res.text()).split('\r\n').filter(Boolean)
   t.match(rows[0], /^animalId,date,turns,sessions,visitors,replies_complete,replies_cancelled,replies_failed,tokens_input,tokens_output,latency_p50_ms,/)
-  t.match(rows[0], /,safety_abuse,safety_profanity$/, 'a column per safety category seen')
+  t.ok(rows[0]!.endsWith(`,${SAFETY_CATEGORIES.map((c) => `safety_${c}`).join(',')}`), 'a column per safety category')
   t.equal(rows.length, 1 + 7 * 2, 'a header, then a row per animal per day')
-  t.ok(rows.includes("'-cmd,2030-03-01,0,0,0,0,0,0,0,0,,,,,0,0,0,0,0,0"), 'a cell a spreadsheet would run as a formula is defused')
+  t.ok(rows.includes(`'-cmd,2030-03-01,0,0,0,0,0,0,0,0,,,,,0,0,0,0${',0'.repeat(SAFETY_CATEGORIES.length)}`), 'a cell a spreadsheet would run as a formula is defused')
+  const lionFirst = rows.find((row) => row.startsWith('lion,2030-03-01,'))!.split(',')
+  t.equal(lionFirst[18 + SAFETY_CATEGORIES.indexOf('abuse')], '1', 'the day\'s abuse flag in its column')
   const lionDay = rows.find((row) => row.startsWith('lion,2030-03-02,'))!.split(',')
   t.same(lionDay.slice(2, 8), ['2', '2', '2', '1', '0', '1'])
 

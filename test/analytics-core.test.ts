@@ -85,7 +85,7 @@ t.test('what one turn adds to its day', async (t) => {
   const turn: Turn = {
     turnId: 't1', sessionId: 's1', userId: 'alice', animalId: 'lion', userMessage: 'Can you drive?', reply: '…', status: 'complete',
     createdAt: '2030-03-01T10:00:00.000Z', usage: { promptTokens: 120, completionTokens: 30, totalTokens: 150 }, latencyMs: 900, firstTokenMs: 80, model: 'm',
-    safety: { action: 'allow', flags: [{ category: 'personal_info', severity: 'low', source: 'input' }, { category: 'Bad Name!', severity: 'low', source: 'output' }] },
+    safety: { action: 'allow', flags: [{ category: 'personal_info', severity: 'low', source: 'input' }, { category: 'not-a-category' as never, severity: 'low', source: 'output' }] },
   }
   const { counters, sketch } = turnIncrement(turn, {
     newSession: true, insights: { topics: ['food', 'food', 'home'], unanswered: true }, sentiment: 'neutral', unansweredQuestion: 'can you drive?',
@@ -94,6 +94,6 @@ t.test('what one turn adds to its day', async (t) => {
     [COUNTER.turns]: 1, [COUNTER.sessions]: 1, [COUNTER.reply('complete')]: 1, [COUNTER.tokensIn]: 120, [COUNTER.tokensOut]: 30,
     [COUNTER.latency(bucketOf(900))]: 1, [COUNTER.firstToken(bucketOf(80))]: 1, [COUNTER.topic('food')]: 1, [COUNTER.topic('home')]: 1,
     [COUNTER.flag('personal_info')]: 1, [COUNTER.sentiment('neutral')]: 1, [COUNTER.unanswered]: 1, [COUNTER.question('can you drive?')]: 1,
-  }, 'a topic counts once per turn; a category that is not a tame name is dropped')
+  }, 'a topic counts once per turn; an unknown safety category is dropped')
   t.same(sketch, [sketchElement('alice')])
 })

@@ -1,5 +1,6 @@
 // What a stored turn adds to its animal's day, and the names of those counters. This is the one
 // place that knows how counters are named; the stores only add numbers up.
+import { SAFETY_CATEGORIES } from '../core/safety/types.ts'
 import { TURN_STATUSES, type Turn } from '../core/types.ts'
 import { bucketOf } from './histogram.ts'
 import { sketchElement } from './sketch.ts'
@@ -44,8 +45,9 @@ export interface TurnAnalysis {
   unansweredQuestion?: string
 }
 
-/** Topic and safety-category names become part of counter (attribute) names: keep them tame. */
+/** Topic names become part of counter (attribute) names: keep them tame. */
 const NAME = /^[a-z][a-z0-9_]{0,39}$/
+const CATEGORIES: ReadonlySet<string> = new Set(SAFETY_CATEGORIES)
 
 /** The counters one stored turn adds to its animal's day (UTC date of `createdAt`). */
 export function turnIncrement(turn: Readonly<Turn>, analysis: TurnAnalysis): DayIncrement {
@@ -61,7 +63,7 @@ export function turnIncrement(turn: Readonly<Turn>, analysis: TurnAnalysis): Day
   add(COUNTER.latency(bucketOf(turn.latencyMs)))
   if (turn.firstTokenMs !== undefined) add(COUNTER.firstToken(bucketOf(turn.firstTokenMs)))
   for (const topic of new Set(analysis.insights.topics)) if (NAME.test(topic)) add(COUNTER.topic(topic))
-  for (const flag of turn.safety?.flags ?? []) if (NAME.test(flag.category)) add(COUNTER.flag(flag.category))
+  for (const flag of turn.safety?.flags ?? []) if (CATEGORIES.has(flag.category)) add(COUNTER.flag(flag.category))
   add(COUNTER.sentiment(analysis.sentiment))
   if (analysis.insights.unanswered) {
     add(COUNTER.unanswered)

@@ -2,6 +2,7 @@
 // and the totals (counters summed, visitor sketches merged, percentiles from the summed
 // buckets), the topics asked and the unanswered questions, most frequent first.
 import { csvRow } from '../core/export-format.ts'
+import { SAFETY_CATEGORIES, type SafetyCategory } from '../core/safety/types.ts'
 import { TURN_STATUSES, type TurnStatus } from '../core/types.ts'
 import { COUNTER, SENTIMENT_LABELS, type SentimentLabel } from './counters.ts'
 import { BUCKET_BOUNDS_MS, BUCKET_COUNT, percentile } from './histogram.ts'
@@ -26,7 +27,8 @@ export interface Usage {
   tokens: { input: number; output: number }
   latencyMs: Percentiles
   firstTokenMs: Percentiles
-  safetyFlags: Record<string, number>
+  /** Every safety category, with its count of flags. */
+  safetyFlags: Record<SafetyCategory, number>
   sentiment: Record<SentimentLabel, number>
   /** Turns whose question the animal could not answer. */
   unansweredTurns: number
@@ -85,7 +87,7 @@ function usage(counters: Record<string, number>, sketch: readonly number[]): Usa
     tokens: { input: count(COUNTER.tokensIn), output: count(COUNTER.tokensOut) },
     latencyMs: { p50: percentile(latency, 0.5), p95: percentile(latency, 0.95) },
     firstTokenMs: { p50: percentile(firstToken, 0.5), p95: percentile(firstToken, 0.95) },
-    safetyFlags: Object.fromEntries(ranked(counters, COUNTER.flag(''))),
+    safetyFlags: Object.fromEntries(SAFETY_CATEGORIES.map((category) => [category, count(COUNTER.flag(category))])) as Record<SafetyCategory, number>,
     sentiment: Object.fromEntries(SENTIMENT_LABELS.map((label) => [label, count(COUNTER.sentiment(label))])) as Record<SentimentLabel, number>,
     unansweredTurns: count(COUNTER.unanswered),
   }
@@ -109,17 +111,16 @@ const CSV_COLUMNS = [
   'unanswered_turns', 'sentiment_positive', 'sentiment_neutral', 'sentiment_negative',
 ] as const
 
-/** The days as CSV (RFC 4180, formula-safe cells): one row per animal per day, a column per safety category seen. */
+/** The days as CSV (RFC 4180, formula-safe cells): one row per animal per day, a column per safety category. */
 export function usageCsv(animals: readonly AnimalUsage[]): string {
-  const categories = [...new Set(animals.flatMap((a) => Object.keys(a.totals.safetyFlags)))].sort()
-  const rows = [csvRow([...CSV_COLUMNS, ...categories.map((c) => `safety_${c}`)])]
+  const rows = [csvRow([...CSV_COLUMNS, ...SAFETY_CATEGORIES.map((c) => `safety_${c}`)])]
   for (const animal of animals) {
     for (const day of animal.days) {
       rows.push(csvRow([
         animal.animalId, day.date, day.turns, day.sessions, day.visitors, day.replies.complete, day.replies.cancelled, day.replies.failed,
         day.tokens.input, day.tokens.output, day.latencyMs.p50 ?? '', day.latencyMs.p95 ?? '', day.firstTokenMs.p50 ?? '', day.firstTokenMs.p95 ?? '',
         day.unansweredTurns, day.sentiment.positive, day.sentiment.neutral, day.sentiment.negative,
-        ...categories.map((c) => day.safetyFlags[c] ?? 0),
+        ...SAFETY_CATEGORIES.map((c) => day.safetyFlags[c]),
       ]))
     }
   }

@@ -1,5 +1,6 @@
 // Domain types shared by the core, the adapters and the routes. Plain data, no behaviour.
 import type { Language } from './text/language.ts'
+import type { TurnSafety } from './safety/types.ts'
 
 export const ROLES = ['user', 'parent', 'zookeeper', 'admin'] as const
 export type Role = (typeof ROLES)[number]
@@ -111,20 +112,6 @@ export interface Turn {
   /** Sequence number of the turn's final event (`storage` or `error`), so a resume after the
    * live buffer expired can rebuild the ending with the ids the client already expects. */
   endSeq?: number
-}
-
-export type SafetySeverity = 'low' | 'medium' | 'high'
-
-/** One thing the safety layer noticed: which check (`source`) saw what (`category`). */
-export interface SafetyFlag {
-  category: string
-  severity: SafetySeverity
-  source: 'input' | 'output' | 'provider'
-}
-
-export interface TurnSafety {
-  action: 'allow' | 'redirect' | 'support'
-  flags: SafetyFlag[]
 }
 
 export interface Page<T> {
