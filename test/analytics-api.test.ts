@@ -31,8 +31,8 @@ t.test('aggregates after a known set of turns, across days and animals', async (
   const known: [Turn, Animal, boolean][] = [
     [turn('lion', 'alice', '2030-03-01', 'What do you eat?', { latencyMs: 120, firstTokenMs: 40 }), lion, true],
     [turn('lion', 'alice', '2030-03-01', 'Hello! You are great, I love lions', { latencyMs: 400, firstTokenMs: 90 }), lion, false],
-    [turn('lion', 'bob', '2030-03-01', 'Can you drive a car?', { latencyMs: 2500, firstTokenMs: 300 }), lion, true],
-    [turn('lion', 'bob', '2030-03-01', 'Can you  DRIVE a car?', { latencyMs: 2600, firstTokenMs: 310 }), lion, false],
+    [turn('lion', 'bob', '2030-03-01', 'Can you juggle?', { latencyMs: 2500, firstTokenMs: 300 }), lion, true],
+    [turn('lion', 'bob', '2030-03-01', 'Can you  JUGGLE?', { latencyMs: 2600, firstTokenMs: 310 }), lion, false],
     [turn('lion', 'carol', '2030-03-01', 'Tell me about the war', { latencyMs: 800, firstTokenMs: 200, status: 'cancelled' }), lion, true],
     [turn('lion', 'carol', '2030-03-01', 'my dad hits me', { latencyMs: 30, safety: abuse }), lion, false],
     [turn('lion', 'alice', '2030-03-02', 'Where do you live?', { latencyMs: 600, firstTokenMs: 100, safety: profanity }), lion, true],
@@ -64,8 +64,9 @@ t.test('aggregates after a known set of turns, across days and animals', async (
   t.same(totals.safetyFlags, { ...noFlags, abuse: 1, profanity: 1 }, 'every category, counted')
   t.same(totals.sentiment, { positive: 1, neutral: 5, negative: 2 })
   t.equal(totals.unansweredTurns, 2, 'not the failed turn, not the safety reply')
-  t.same(lionUsage.unanswered, [{ question: 'can you drive a car?', count: 2 }], 'the same question asked twice, normalised, once with its count')
-  t.same(lionUsage.topics, [{ topic: 'food', count: 1 }, { topic: 'home', count: 1 }], 'a safety reply adds no topic')
+  t.same(lionUsage.unanswered, [{ question: 'can you juggle?', count: 2 }], 'the same question asked twice, normalised, once with its count')
+  // understandQuestion's topic names (TOPICS); "my dad hits me" would be `family`, but a safety reply adds no topic.
+  t.same(lionUsage.topics, [{ topic: 'food', count: 1 }, { topic: 'home', count: 1 }, { topic: 'water', count: 1 }], 'a safety reply adds no topic')
 
   t.same(days.map((d: any) => d.date), ['2030-03-01', '2030-03-02', '2030-03-03', '2030-03-04'], 'every day of the range')
   t.same(days.map((d: any) => d.turns), [6, 2, 0, 0])

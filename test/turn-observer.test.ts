@@ -2,15 +2,18 @@
 // event, with the turn's timings; a slow or failing observer never holds up or breaks a turn.
 import t, { type Test } from 'tap'
 import { AnalyticsRecorder } from '../src/analytics/recorder.ts'
+import { AccessControl } from '../src/core/access.ts'
 import type { AnalyticsStore } from '../src/analytics/store.ts'
 import { ConversationEngine } from '../src/core/engine.ts'
 import type { TurnEvent } from '../src/core/events.ts'
 import type { Log } from '../src/core/log.ts'
 import { MemoryTurnHub } from '../src/core/turn-hub.ts'
 import type { TurnEnding } from '../src/core/turn-observer.ts'
+import { TurnService } from '../src/core/turns.ts'
 import type { Animal, Caller, Turn } from '../src/core/types.ts'
 import { OfflineResponder } from '../src/llm/offline.ts'
 import { MemoryStorage } from '../src/storage/memory.ts'
+import { turnResult } from '../src/streaming/json.ts'
 import seed from '../src/seed/animals.json' with { type: 'json' }
 
 const caller: Caller = { sub: 'kid-1', role: 'user' }
@@ -24,7 +27,7 @@ async function setUp(t: Test, storage = new MemoryStorage(), log?: Log) {
     log: log ?? { debug() {}, info() {}, warn() {}, error: (obj) => errors.push(obj) },
   })
   t.teardown(() => engine.drain(0).then(() => hub.close()))
-  return { engine, errors }
+  return { engine, turns: new TurnService(engine, new AccessControl(storage, engine)), errors }
 }
 
 /** Every event of a turn, in order, until its end. */
@@ -40,7 +43,7 @@ async function events(engine: ConversationEngine, turnId: string): Promise<TurnE
 }
 
 t.test('each turn is observed once, after its storage event, with ordered timings', async (t) => {
-  const { engine } = await setUp(t)
+  const { engine, turns } = await setUp(t)
   const observed: { turn: Turn; ending: TurnEnding; afterLastEvent: boolean }[] = []
   let lastEventSeen = false
   engine.observeTurnEnds((turn, ending) => observed.push({ turn: { ...turn }, ending, afterLastEvent: lastEventSeen }))
@@ -60,8 +63,7 @@ t.test('each turn is observed once, after its storage event, with ordered timing
   t.ok(startedAt <= modelStartedAt! && modelStartedAt! <= firstChunkAt! && firstChunkAt! <= modelEndedAt! && modelEndedAt! <= endedAt, 'in order')
   t.ok(Math.abs(startedAt - Date.now()) < 60_000, 'epoch milliseconds')
 
-  const second = await engine.startTurn(caller, { animalId: 'lion', message: 'Where do you live?', sessionId: first.sessionId })
-  await engine.result(second.turnId)
+  await turnResult(await turns.start(caller, { animalId: 'lion', message: 'Where do you live?', sessionId: first.sessionId }))
   await new Promise((resolve) => setImmediate(resolve))
   t.same(observed.map((o) => o.ending.newSession), [true, false], 'the second turn continued the session')
 })
@@ -89,16 +91,16 @@ t.test('a cancelled turn is observed as stored and cancelled; an unstored one as
 })
 
 t.test('a throwing observer is logged and the others still run; a store that never answers holds nothing up', async (t) => {
-  const { engine, errors } = await setUp(t)
+  const { engine, turns, errors } = await setUp(t)
   const never: AnalyticsStore = { add: () => new Promise(() => {}), days: async () => [] }
-  const recorder = new AnalyticsRecorder({ store: never, understand: () => ({ topics: [], unanswered: false }), sentiment: () => 'neutral', log: { debug() {}, info() {}, warn() {}, error() {} } })
+  const recorder = new AnalyticsRecorder({ store: never, understand: () => ({ topics: [], answerable: true }), sentiment: () => 'neutral', log: { debug() {}, info() {}, warn() {}, error() {} } })
   let reached = 0
   engine.observeTurnEnds(() => { throw new Error('observer bug') })
   engine.observeTurnEnds(recorder.observe)
   engine.observeTurnEnds(() => { reached++ })
   for (let i = 0; i < 3; i++) {
-    const started = await engine.startTurn(caller, { animalId: 'lion', message: `Question ${i}?` })
-    const result = await engine.result(started.turnId)
+    const started = await turns.start(caller, { animalId: 'lion', message: `Question ${i}?` })
+    const result = await turnResult(started)
     t.equal(result.turnId, started.turnId, `turn ${i} answered while its count is still pending`)
   }
   await new Promise((resolve) => setImmediate(resolve))

@@ -32,9 +32,9 @@ const QUESTIONS = [
   'Can you drive a car?', 'Do you like pizza?', 'Can you do maths?', 'I love you!', 'Why are you so sleepy?',
 ]
 
-// 8 x 10 distinct questions the animals cannot answer.
+// 8 x 10 distinct questions the lion cannot answer (understandQuestion: not answerable).
 const COLOURS = ['red', 'blue', 'green', 'yellow', 'purple', 'orange', 'pink', 'silver']
-const VEHICLES = ['car', 'bus', 'train', 'tractor', 'rocket', 'boat', 'bike', 'truck', 'scooter', 'plane']
+const THINGS = ['hat', 'sock', 'vase', 'kite', 'drum', 'lamp', 'chair', 'book', 'cup', 'spoon']
 
 /** Counts each DynamoDB request by X-Amz-Target and TableName, passing it on unchanged. */
 async function countingProxy(target: string) {
@@ -123,7 +123,7 @@ export async function runAnalytics(options: AnalyticsOptions): Promise<{ report:
   for (let i = 0; i < dayTurns; i++) {
     const unanswered = i % 5 === 0
     const k = i / 5
-    const message = unanswered ? `Can you drive a ${COLOURS[k % 8]} ${VEHICLES[Math.floor(k / 8) % 10]}?` : QUESTIONS[i % 5]!
+    const message = unanswered ? `Can you knit a ${COLOURS[k % 8]} ${THINGS[Math.floor(k / 8) % 10]}?` : QUESTIONS[i % 5]!
     await recorder.record(fakeTurn(i, `visitor-${i % 600}`, message, 120 + (i % 40) * 50), lion, i % 4 === 0)
     if ([100, 500, 1000, dayTurns - 1].includes(i)) sizes.push([i + 1, itemBytes(item)])
   }
