@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=ttft,idle,fanout,rest,client,offline,safety] [-- --profile] [-- --doc]`
+// `npm run bench [-- --quick] [-- --only=ttft,idle,fanout,rest,client,offline,safety,analytics] [-- --profile] [-- --doc]`
 // Runs every scenario on this machine in one go, with the fake upstream, the bare relays,
 // dynalite and the gateway each in their own process, all on 127.0.0.1. Prints a markdown
 // report, writes it to bench/results/latest.md, and with --doc also into docs/performance.md
@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { gatewayEnv } from './gateway.ts'
 import { startGateway, startScript, type Server } from './processes.ts'
 import { monotonicUs, topFunctions, type Window } from './profile-summary.ts'
+import { runAnalytics } from './scenarios/analytics.ts'
 import { runClient } from './scenarios/client.ts'
 import { runFanout } from './scenarios/fanout.ts'
 import { runIdle } from './scenarios/idle.ts'
@@ -18,7 +19,7 @@ import { restReport, runRest } from './scenarios/rest.ts'
 import { runSafety } from './scenarios/safety.ts'
 import { runTtft } from './scenarios/ttft.ts'
 
-const SCENARIOS = ['ttft', 'idle', 'fanout', 'rest', 'client', 'offline', 'safety'] as const
+const SCENARIOS = ['ttft', 'idle', 'fanout', 'rest', 'client', 'offline', 'safety', 'analytics'] as const
 /** Scenarios that need no servers: run in this process. */
 const IN_PROCESS = new Set<string>(['offline', 'safety'])
 const { values: args } = parseArgs({
@@ -140,6 +141,18 @@ try {
     phase('safety')
     const { report } = runSafety({ rounds: quick ? 20 : 100, chunkIntervalMs: 25 })
     sections.push(`### 7. The safety layer\n\n${report}`)
+  }
+  if (only.has('analytics')) {
+    phase('analytics')
+    const dynalite = await script('bench/dynalite.ts')
+    const dynamoEnv = (endpoint: string) => gatewayEnv(upstream.url, {
+      STORAGE: 'dynamodb', DYNAMODB_ENDPOINT: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench',
+    })
+    const { report } = await runAnalytics({
+      startGateway: (endpoint) => gateway(dynamoEnv(endpoint)), stopGateway: stop, dynaliteUrl: dynalite.url, turns: quick ? 100 : 500,
+    })
+    await stop(dynalite)
+    sections.push(`### 8. Analytics writes\n\n${report}`)
   }
 } finally {
   for (const server of servers.reverse()) await server.stop()

@@ -3,7 +3,13 @@
 // 400 naming it, as OpenAI answers); responses are serialised from these; ChatCompletionChunk is
 // what every streamed frame holds (test/openai-facade.test.ts checks each frame against it).
 import { Type, type Static } from 'typebox'
-import { Id } from './common.ts'
+import { Id, MAX_ID_LENGTH } from './common.ts'
+
+/** Where the facade is mounted: every answer under it, errors included, is in OpenAI's shapes. */
+export const OPENAI_PREFIX = '/v1'
+
+/** Whether a request URL is the facade's (so its errors answer in OpenAI's envelope). */
+export const isOpenAiUrl = (url: string) => url === OPENAI_PREFIX || url.startsWith(`${OPENAI_PREFIX}/`) || url.startsWith(`${OPENAI_PREFIX}?`)
 
 const Integer = (description: string) => Type.Integer({ minimum: 0, description })
 
@@ -20,8 +26,13 @@ export const OpenAiErrorResponse = Type.Object(
 )
 export type OpenAiErrorResponse = Static<typeof OpenAiErrorResponse>
 
-/** The error answers of the /v1 routes, all in OpenAI's envelope. */
-const errors = Object.fromEntries([400, 401, 403, 404, 409, 413, 415, 429, 500, 502, 503].map((status) => [status, OpenAiErrorResponse]))
+/**
+ * A /v1 route's own error answers, in OpenAI's envelope. Every one can answer 401 (the token),
+ * 500 and 503 (storage); the framework's answers (400/414 for path parameters, 400/413/415 for
+ * bodies, 429) are added by plugins/docs.ts, in the same envelope.
+ */
+const errors = (...statuses: number[]) =>
+  Object.fromEntries([401, ...statuses, 500, 503].map((status) => [status, OpenAiErrorResponse]))
 
 // --- Models ------------------------------------------------------------------------------------
 
@@ -37,14 +48,15 @@ export const OpenAiModel = Type.Object({
 export const listModelsSchema = {
   tags: ['openai'],
   summary: 'Every animal as an OpenAI model (id = animalId)',
-  response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(OpenAiModel) }), ...errors },
+  response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(OpenAiModel) }), ...errors() },
 }
 
 export const getModelSchema = {
   tags: ['openai'],
   summary: 'One animal as an OpenAI model',
-  params: Type.Object({ model: Type.String({ minLength: 1, maxLength: 256 }) }),
-  response: { 200: OpenAiModel, ...errors },
+  // The router refuses a longer path segment with a 414 before the route runs (MAX_ID_LENGTH).
+  params: Type.Object({ model: Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH }) }),
+  response: { 200: OpenAiModel, ...errors(404) },
 }
 
 // --- Chat completions: the request -------------------------------------------------------------
@@ -194,6 +206,7 @@ export const chatCompletionSchema = {
         'text/event-stream': { schema: ChatCompletionChunk },
       },
     },
-    ...errors,
+    // 403: a session of someone else's; 409: an Idempotency-Key in use; 502: the model failed.
+    ...errors(400, 403, 404, 409, 429, 502),
   },
 }

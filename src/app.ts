@@ -7,6 +7,7 @@ import { parseQuery, redactToken } from './core/log.ts'
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts'
 import { validatorCompiler } from './validation.ts'
 import { MAX_ID_LENGTH } from '../schemas/common.ts'
+import analyticsPlugin from '../plugins/analytics.ts'
 import authPlugin from '../plugins/auth.ts'
 import configPlugin from '../plugins/config.ts'
 import conversationPlugin from '../plugins/conversation.ts'
@@ -20,6 +21,8 @@ import safetyAlertsPlugin from '../plugins/safety-alerts.ts'
 import securityPlugin from '../plugins/security.ts'
 import storagePlugin from '../plugins/storage.ts'
 import streamingPlugin from '../plugins/streaming.ts'
+import telemetryPlugin from '../plugins/telemetry.ts'
+import analyticsRoutes from './routes/analytics.ts'
 import animalRoutes from './routes/animals.ts'
 import familyRoutes from './routes/families.ts'
 import healthRoutes from './routes/health.ts'
@@ -72,6 +75,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(authPlugin)
   await app.register(safetyAlertsPlugin)
   await app.register(conversationPlugin)
+  await app.register(analyticsPlugin)
+  await app.register(telemetryPlugin)
 
   // Public routes: probes here; docs and metrics are registered by their plugins above.
   await app.register(healthRoutes)
@@ -86,6 +91,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await authenticated.register(familyRoutes)
     await authenticated.register(summarizeRoutes)
     await authenticated.register(wsRoutes)
+    await authenticated.register(analyticsRoutes)
     // The OpenAI-compatible facade: its own error handler answers in OpenAI's shape, the 401 included.
     await authenticated.register(openAiRoutes, { prefix: '/v1' })
   })

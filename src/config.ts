@@ -23,6 +23,8 @@ const EnvSchema = Type.Object({
   ANIMAL_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-animals' }),
   FAMILY_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-families' }),
   SAFETY_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-safety' }),
+  ANALYTICS_DYNAMO_TABLE_NAME: Type.String({ minLength: 3, default: 'quest-dev-analytics' }),
+  ANALYTICS_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 400 }),
   RETENTION_DAYS: Type.Integer({ minimum: 1, default: 90 }),
   RETENTION_SWEEP_MS: Type.Integer({ minimum: 100, default: 3_600_000 }),
 
@@ -69,6 +71,9 @@ const EnvSchema = Type.Object({
   MODERATION_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 10000, default: 1500 }),
   SAFETY_HELP_TEXT: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
   SAFETY_ID_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: HTTP_URL })),
+  OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'animal-chat-gateway' }),
+  OTEL_METRIC_EXPORT_INTERVAL: Type.Integer({ minimum: 100, default: 60000 }),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -126,8 +131,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         animals: e.ANIMAL_DYNAMO_TABLE_NAME,
         families: e.FAMILY_DYNAMO_TABLE_NAME,
         safety: e.SAFETY_DYNAMO_TABLE_NAME,
+        analytics: e.ANALYTICS_DYNAMO_TABLE_NAME,
       },
       retentionDays: e.RETENTION_DAYS,
+      /** Days each animal's daily analytics item is kept. */
+      analyticsRetentionDays: e.ANALYTICS_RETENTION_DAYS,
       /** How often expired items are deleted on endpoints without TTL (the embedded store). */
       retentionSweepMs: e.RETENTION_SWEEP_MS,
     },
@@ -185,6 +193,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       helpText: e.SAFETY_HELP_TEXT,
       /** Key of the hashed `safety_identifier` sent upstream. */
       identifierSecret: e.SAFETY_ID_SECRET,
+    },
+    /** OpenTelemetry: off unless an OTLP endpoint is set. */
+    telemetry: {
+      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: e.OTEL_SERVICE_NAME,
+      metricExportIntervalMs: e.OTEL_METRIC_EXPORT_INTERVAL,
     },
   }
 }

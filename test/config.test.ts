@@ -12,7 +12,9 @@ t.test('defaults need nothing set', async (t) => {
     animals: 'quest-dev-animals',
     families: 'quest-dev-families',
     safety: 'quest-dev-safety',
+    analytics: 'quest-dev-analytics',
   })
+  t.equal(config.storage.analyticsRetentionDays, 400)
   t.equal(config.llm.apiKey, undefined)
   t.equal(config.safetyWebhook.url, undefined, 'no webhook unless SAFETY_WEBHOOK_URL is set')
   t.equal(config.storage.retentionSweepMs, 3_600_000)
@@ -26,7 +28,7 @@ t.test('OPENAI_BASE_URL wins over the seed\'s OPENAI_API_URL', async (t) => {
 t.test('a bad value is rejected with a message naming the variable', async (t) => {
   for (const [name, value] of [
     ['PORT', 'eighty'], ['PORT', '70000'], ['STORAGE', 'floppy'], ['OPENAI_TEMPERATURE', '3'],
-    ['JWT_SECRET', 'too-short'], ['DYNAMODB_ENDPOINT', 'localhost:8000'], ['RETENTION_DAYS', '0'],
+    ['JWT_SECRET', 'too-short'], ['DYNAMODB_ENDPOINT', 'localhost:8000'], ['RETENTION_DAYS', '0'], ['ANALYTICS_RETENTION_DAYS', '-1'],
     ['REDIS_URL', 'http://nope'], ['HEARTBEAT_MS', 'often'],
     ['SAFETY_WEBHOOK_URL', 'ftp://hooks.example'], ['SAFETY_WEBHOOK_MAX_ATTEMPTS', '0'], ['RETENTION_SWEEP_MS', 'hourly'],
   ]) {

@@ -34,13 +34,14 @@ function tableEnv(): Record<string, string> {
     ANIMAL_DYNAMO_TABLE_NAME: `${prefix}-animals`,
     FAMILY_DYNAMO_TABLE_NAME: `${prefix}-families`,
     SAFETY_DYNAMO_TABLE_NAME: `${prefix}-safety`,
+    ANALYTICS_DYNAMO_TABLE_NAME: `${prefix}-analytics`,
   }
 }
 
 const ttlTables = (env: Record<string, string>) =>
-  [env.CONVERSATION_DYNAMO_TABLE_NAME!, env.CONVERSATION_SESSION_TABLE_NAME!, env.SAFETY_DYNAMO_TABLE_NAME!].sort()
+  [env.CONVERSATION_DYNAMO_TABLE_NAME!, env.CONVERSATION_SESSION_TABLE_NAME!, env.SAFETY_DYNAMO_TABLE_NAME!, env.ANALYTICS_DYNAMO_TABLE_NAME!].sort()
 
-t.test('the app enables TTL on the conversations, sessions and safety tables it creates', async (t) => {
+t.test('the app enables TTL on the conversations, sessions, safety and analytics tables it creates', async (t) => {
   const env = tableEnv()
   await startApp(t, { DYNAMODB_ENDPOINT: proxy.url, ...env })
   const asked = proxy.updates.filter((u) => Object.values(env).includes(u.TableName))
@@ -85,6 +86,7 @@ t.test('npm run tables -- --create: the same definitions, with TTL', async (t) =
   t.match(created.stdout, new RegExp(`created\\s+${env.CONVERSATION_DYNAMO_TABLE_NAME}\\s+\\(TTL: enabling\\)`))
   t.match(created.stdout, new RegExp(`created\\s+${env.CONVERSATION_SESSION_TABLE_NAME}\\s+\\(TTL: enabling\\)`))
   t.match(created.stdout, new RegExp(`created\\s+${env.ANIMAL_DYNAMO_TABLE_NAME}\\s+\\(TTL: not used\\)`))
+  t.match(created.stdout, new RegExp(`created\\s+${env.ANALYTICS_DYNAMO_TABLE_NAME}\\s+\\(TTL: enabling\\)`))
   const again = await tablesCli(['--create'], { DYNAMODB_ENDPOINT: proxy.url, ...env })
   t.match(again.stdout, new RegExp(`exists\\s+${env.CONVERSATION_DYNAMO_TABLE_NAME}\\s+\\(TTL: enabled\\)`), 'idempotent')
 

@@ -12,6 +12,7 @@ import { SafetyLayer, type InputDecision } from './safety/layer.ts'
 import { scrubPersonalDetails } from './safety/scrub.ts'
 import { SEVERITIES, type SafetyFlag } from './safety/types.ts'
 import { CANCELLED, completeData, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
+import type { TurnEndObserver, TurnEnding } from './turn-observer.ts'
 import type { Animal, Caller, Sampling, Session, Turn, TurnStatus } from './types.ts'
 
 export const MAX_MESSAGE_LENGTH = 2000
@@ -71,6 +72,7 @@ export class ConversationEngine {
   readonly #starting = new Map<string, Promise<StartedTurn>>()
   /** Turns with a clientTurnId that ended without being stored: a retry with that key runs afresh. */
   readonly #unstored = new Set<string>()
+  readonly #endObservers: TurnEndObserver[] = []
   #draining = false
 
   constructor(options: EngineOptions) {
@@ -89,6 +91,11 @@ export class ConversationEngine {
    * client caused (unknown animal or session, bad message) are thrown here, before any event.
    * A retried clientTurnId returns the turn it started the first time, and asks the model nothing.
    */
+  /** Calls `observer` after every turn has ended (stored or not), off the stream's path. */
+  observeTurnEnds(observer: TurnEndObserver): void {
+    this.#endObservers.push(observer)
+  }
+
   async startTurn(caller: Caller, input: TurnInput): Promise<StartedTurn> {
     if (!input.clientTurnId) return this.#beginTurn(caller, input)
     const key = JSON.stringify([caller.sub, input.clientTurnId])
@@ -135,9 +142,10 @@ export class ConversationEngine {
         userMessage: decision.scrubbed, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.#llm.model,
         usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
       }
+      const ending: PendingEnding = { animal, newSession: !existing, timing: { startedAt: epochMs(startedAt), endedAt: 0 } }
       const generation = decision.reply === undefined
-        ? this.#generate(writer, info, turn, animal, history, abort.signal, startedAt, decision, input.sampling)
-        : this.#answerFixed(writer, info, turn, decision, decision.reply, startedAt)
+        ? this.#generate(writer, info, turn, animal, history, abort.signal, startedAt, decision, input.sampling, ending)
+        : this.#answerFixed(writer, info, turn, decision, decision.reply, startedAt, ending)
       this.#track(caller.sub, turnId, abort, generation)
     } catch (err) {
       writer.emit('error', errorData(err))
@@ -190,19 +198,21 @@ export class ConversationEngine {
   }
 
   /** A support or redirect: the safety layer's fixed reply, the model not asked. */
-  async #answerFixed(writer: TurnWriter, info: TurnInfo, turn: Turn, decision: InputDecision, reply: string, startedAt: number): Promise<void> {
+  async #answerFixed(
+    writer: TurnWriter, info: TurnInfo, turn: Turn, decision: InputDecision, reply: string, startedAt: number, ending: PendingEnding,
+  ): Promise<void> {
     writer.emit('metadata', metadataData(info))
     writer.emit('typing', { state: 'start' })
     writer.emit('message', { delta: reply, index: 0 })
     Object.assign(turn, { reply, model: SAFETY_MODEL, finishReason: 'safety', status: 'complete' satisfies TurnStatus })
     turn.safety = { action: decision.action, flags: decision.flags }
     turn.firstTokenMs = turn.latencyMs = Math.round(performance.now() - startedAt)
-    await this.#finish(writer, turn)
+    await this.#finish(writer, turn, ending)
   }
 
   async #generate(
     writer: TurnWriter, info: TurnInfo, turn: Turn, animal: Animal, history: Turn[], signal: AbortSignal, startedAt: number, decision: InputDecision,
-    sampling: Sampling | undefined,
+    sampling: Sampling | undefined, ending: PendingEnding,
   ): Promise<void> {
     writer.emit('metadata', metadataData(info))
     writer.emit('typing', { state: 'start' })
@@ -212,14 +222,19 @@ export class ConversationEngine {
     const upstreamSignal = AbortSignal.any([signal, stopUpstream.signal])
     let index = 0
     let blocked: { flag: SafetyFlag; shown: boolean } | undefined
+    const { timing } = ending
     const release = (text: string) => {
       if (!text) return
-      if (index === 0) turn.firstTokenMs = Math.round(performance.now() - startedAt)
+      if (index === 0) {
+        turn.firstTokenMs = Math.round(performance.now() - startedAt)
+        timing.firstChunkAt = epochMs()
+      }
       writer.emit('message', { delta: text, index: index++ })
     }
     try {
       const messages = buildMessages(animal, contextFor(history), turn.userMessage, this.#contextMessages)
       const request = { animal, messages, question: turn.userMessage, signal: upstreamSignal, sampling, safetyIdentifier: this.#safety.identify(turn.userId) }
+      timing.modelStartedAt = epochMs()
       stream: for await (const chunk of this.#llm.stream(request)) {
         if (chunk.type === 'deltas') {
           for (const text of chunk.texts) {
@@ -234,6 +249,7 @@ export class ConversationEngine {
           Object.assign(turn, { usage: chunk.usage, finishReason: chunk.finishReason, model: chunk.model, status: 'complete' satisfies TurnStatus })
         }
       }
+      timing.modelEndedAt = epochMs()
       if (blocked) stopUpstream.abort()
       else if (turn.status !== 'complete') throw new Error('the model stream ended without an end chunk')
       else if (turn.finishReason === 'content_filter') blocked = { flag: providerFlag(decision), shown: guard.releasedText !== '' }
@@ -244,7 +260,8 @@ export class ConversationEngine {
         if (late) blocked = { flag: { ...late, source: 'output' }, shown: guard.releasedText !== '' }
       }
     } catch (err) {
-      if (!(err instanceof ContentFilterError) || signal.aborted) return this.#endEarly(writer, turn, guard.releasedText, startedAt, signal, err)
+      timing.modelEndedAt ??= epochMs()
+      if (!(err instanceof ContentFilterError) || signal.aborted) return this.#endEarly(writer, turn, guard.releasedText, startedAt, signal, err, ending)
       blocked = { flag: providerFlag(decision), shown: guard.releasedText !== '' }
     }
     const flags = [...decision.flags]
@@ -269,16 +286,18 @@ export class ConversationEngine {
     }
     if (flags.length > 0) turn.safety = { action: blocked ? 'redirect' : decision.action, flags }
     turn.latencyMs = Math.round(performance.now() - startedAt)
-    await this.#finish(writer, turn)
+    await this.#finish(writer, turn, ending)
   }
 
   /** `typing stop`, `complete`, then the turn is stored and `storage` says so. */
-  async #finish(writer: TurnWriter, turn: Turn): Promise<void> {
+  async #finish(writer: TurnWriter, turn: Turn, ending: PendingEnding): Promise<void> {
     writer.emit('typing', { state: 'stop' })
     writer.emit('complete', completeData(turn))
     turn.endSeq = writer.nextSeq
+    let stored = false
     try {
       await this.#storage.saveTurn(turn)
+      stored = true
       writer.emit('storage', storageData(turn))
     } catch (err) {
       this.#log.error({ err, turnId: turn.turnId }, 'reply generated but not stored')
@@ -287,6 +306,22 @@ export class ConversationEngine {
     } finally {
       this.#reportSafety(turn)
     }
+    this.#ended(turn, { ...ending, stored })
+  }
+
+  /** Tells the turn-end observers, on a later tick: the turn's last event goes out first. */
+  #ended(turn: Turn, ending: TurnEnding): void {
+    if (this.#endObservers.length === 0) return
+    ending.timing.endedAt = epochMs()
+    setImmediate(() => {
+      for (const observer of this.#endObservers) {
+        try {
+          observer(turn, ending)
+        } catch (err) {
+          this.#log.error({ err, turnId: turn.turnId }, 'a turn observer failed')
+        }
+      }
+    })
   }
 
   #reportSafety(turn: Turn): void {
@@ -299,7 +334,9 @@ export class ConversationEngine {
   }
 
   /** Cancel, shutdown or failure: store what was said (so nothing is lost), then end the stream. */
-  async #endEarly(writer: TurnWriter, turn: Turn, reply: string, startedAt: number, signal: AbortSignal, err: unknown): Promise<void> {
+  async #endEarly(
+    writer: TurnWriter, turn: Turn, reply: string, startedAt: number, signal: AbortSignal, err: unknown, ending: PendingEnding,
+  ): Promise<void> {
     const shutdown = signal.aborted && signal.reason instanceof ShutdownAbort
     turn.status = signal.aborted && !shutdown ? 'cancelled' : 'failed'
     turn.reply = reply
@@ -307,17 +344,20 @@ export class ConversationEngine {
     turn.finishReason = turn.status
     writer.emit('typing', { state: 'stop' })
     turn.endSeq = writer.nextSeq
-    const ending: ErrorData = turn.status === 'cancelled' ? CANCELLED : shutdown ? SHUTTING_DOWN : errorData(err)
+    const errorEvent: ErrorData = turn.status === 'cancelled' ? CANCELLED : shutdown ? SHUTTING_DOWN : errorData(err)
     if (!signal.aborted) this.#log.warn({ err, turnId: turn.turnId }, 'turn failed')
+    let stored = false
     try {
       await this.#storage.saveTurn(turn)
+      stored = true
     } catch (storeErr) {
       this.#log.error({ err: storeErr, turnId: turn.turnId }, 'partial turn not stored')
       this.#markUnstored(turn.turnId, turn.clientTurnId)
     } finally {
       this.#reportSafety(turn)
     }
-    writer.emit('error', ending)
+    writer.emit('error', errorEvent)
+    this.#ended(turn, { ...ending, stored })
   }
 
   #track(userId: string, turnId: string, abort: AbortController, generation: Promise<void>): void {
@@ -371,6 +411,14 @@ export class ConversationEngine {
   async #animalName(animalId: string): Promise<string> {
     return (await this.#storage.getAnimal(animalId))?.name ?? animalId
   }
+}
+
+/** What a turn's observers will be told, before it is known whether the turn was stored. */
+type PendingEnding = Omit<TurnEnding, 'stored'>
+
+/** A performance.now() reading (default: now) as epoch milliseconds. */
+function epochMs(now = performance.now()): number {
+  return performance.timeOrigin + now
 }
 
 /**

@@ -7,13 +7,13 @@ export interface FamilyLinks {
 }
 
 /** Actions decided by role alone. */
-export type RoleAction = 'delete_history' | 'manage_animals' | 'manage_families' | 'list_any_user' | 'list_by_animal'
+export type RoleAction = 'delete_history' | 'manage_animals' | 'manage_families' | 'list_any_user' | 'list_by_animal' | 'read_analytics'
 
 const ROLE_ACTIONS: Record<Caller['role'], ReadonlySet<RoleAction>> = {
   user: new Set(),
   parent: new Set(),
-  zookeeper: new Set(['manage_animals', 'list_any_user', 'list_by_animal']),
-  admin: new Set(['delete_history', 'manage_animals', 'manage_families', 'list_any_user', 'list_by_animal']),
+  zookeeper: new Set(['manage_animals', 'list_any_user', 'list_by_animal', 'read_analytics']),
+  admin: new Set(['delete_history', 'manage_animals', 'manage_families', 'list_any_user', 'list_by_animal', 'read_analytics']),
 }
 
 export function mayDo(caller: Caller, action: RoleAction): boolean {

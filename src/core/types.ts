@@ -109,11 +109,11 @@ export interface Turn {
   firstTokenMs?: number
   model: string
   finishReason?: string
+  /** What the safety layer flagged on this turn (absent when nothing was). */
+  safety?: TurnSafety
   /** Sequence number of the turn's final event (`storage` or `error`), so a resume after the
    * live buffer expired can rebuild the ending with the ids the client already expects. */
   endSeq?: number
-  /** What the safety layer flagged in this turn; absent when nothing was. */
-  safety?: TurnSafety
 }
 
 /** One flag of one stored turn, as GET /safety/events lists it. */

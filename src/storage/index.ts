@@ -1,10 +1,14 @@
 // Picks the storage adapter from config: memory, a DynamoDB endpoint, AWS, or (by default)
 // the embedded DynamoDB under DATA_DIR. Tables are created when missing in every DynamoDB mode.
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { AnalyticsStore } from '../analytics/store.ts'
 import { ConfigError, type Config } from '../config.ts'
 import type { Log } from '../core/log.ts'
 import type { StoragePort } from '../core/ports.ts'
 import { resolveCursorKey } from '../dev-secret.ts'
 import { CursorCodec } from './cursor.ts'
+import { DynamoAnalyticsStore } from './analytics-dynamo.ts'
+import { MemoryAnalyticsStore } from './analytics-memory.ts'
 import { createDynamoClient } from './dynamo-client.ts'
 import { DynamoStorage } from './dynamo.ts'
 import { startEmbeddedDynamo } from './embedded.ts'
@@ -14,6 +18,8 @@ import { ensureTables } from './tables.ts'
 
 export interface StorageHandle {
   storage: StoragePort
+  /** The per-animal, per-day counters (same backend as `storage`). */
+  analytics: AnalyticsStore
   /** Closes the client, then the embedded server if one was started. */
   close(): Promise<void>
 }
@@ -23,7 +29,7 @@ export async function createStorage(config: Config, log: Log): Promise<StorageHa
   const cursors = new CursorCodec(await resolveCursorKey(config))
   if (mode === 'memory') {
     const storage = new MemoryStorage({ cursors })
-    return { storage, close: () => storage.close() }
+    return { storage, analytics: new MemoryAnalyticsStore(), close: () => storage.close() }
   }
   if (mode === 'dynamodb' && endpoint === undefined && region === undefined) {
     throw new ConfigError('STORAGE=dynamodb needs DYNAMODB_ENDPOINT or AWS_REGION (or use STORAGE=auto for the embedded store)')
@@ -31,6 +37,11 @@ export async function createStorage(config: Config, log: Log): Promise<StorageHa
   const embedded = endpoint === undefined && region === undefined ? await startEmbeddedDynamo(config.dataDir, log) : undefined
   const client = createDynamoClient({ endpoint: embedded?.endpoint ?? endpoint, region })
   const storage = new DynamoStorage({ client, tables: config.storage.tables, retentionDays: config.storage.retentionDays, log, cursors })
+  const analytics = new DynamoAnalyticsStore({
+    doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    table: config.storage.tables.analytics,
+    retentionDays: config.storage.analyticsRetentionDays,
+  })
   let sweeper: RetentionSweeper | undefined
   const close = async () => {
     await sweeper?.close()
@@ -49,5 +60,5 @@ export async function createStorage(config: Config, log: Log): Promise<StorageHa
     throw err
   }
   log.info({ endpoint: embedded ? 'embedded' : (endpoint ?? `aws:${region}`) }, 'DynamoDB storage ready')
-  return { storage, close }
+  return { storage, analytics, close }
 }

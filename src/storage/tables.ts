@@ -1,4 +1,4 @@
-// The DynamoDB tables, their keys and indexes, and ensureTables() which creates what is
+// The six DynamoDB tables, their keys and indexes, and ensureTables() which creates what is
 // missing. docs/storage.md explains which access pattern each key and index serves.
 import {
   CreateTableCommand,
@@ -131,6 +131,16 @@ export function tableDefinitions(tables: TableNames): TableDefinition[] {
         AttributeDefinitions: [{ AttributeName: 'parentId', AttributeType: S }, { AttributeName: 'childId', AttributeType: S }],
         KeySchema: [{ AttributeName: 'parentId', KeyType: 'HASH' }, { AttributeName: 'childId', KeyType: 'RANGE' }],
       },
+    },
+    {
+      // One item of counters per animal per day (docs/analytics.md), expiring after ANALYTICS_RETENTION_DAYS.
+      input: {
+        TableName: tables.analytics,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'animalId', AttributeType: S }, { AttributeName: 'day', AttributeType: S }],
+        KeySchema: [{ AttributeName: 'animalId', KeyType: 'HASH' }, { AttributeName: 'day', KeyType: 'RANGE' }],
+      },
+      ttlAttribute: TTL_ATTRIBUTE,
     },
   ]
 }
