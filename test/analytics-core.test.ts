@@ -73,9 +73,11 @@ t.test('date ranges: defaults, limits, and a 400 naming the field', async (t) =>
 
 t.test('unanswered questions are kept scrubbed, lower-cased and short', async (t) => {
   t.equal(questionForAnalytics('  Can you   DRIVE a car? '), 'can you drive a car?')
-  t.equal(questionForAnalytics('my email is emma.s@example.com, phone 555-0134'), 'my email is [email], phone [number]')
+  t.equal(questionForAnalytics('my email is emma.s@example.com, phone 555-0134'), 'my email is [email], phone [phone]')
+  t.equal(questionForAnalytics('my name is Emma Smith, can you swim'), 'my name is [name], can you swim', "the safety layer's scrubber")
+  t.equal(questionForAnalytics('is bus 42 yours'), 'is bus [number] yours', 'digit runs it leaves go too')
   t.equal(questionForAnalytics('see www.example.com/x now'), 'see [link] now')
-  t.equal(questionForAnalytics('I am 7'), 'i am [number]')
+  t.equal(questionForAnalytics('I am 7'), 'i am [age]')
   t.equal(questionForAnalytics('x'.repeat(200))!.length, 80)
   t.equal(questionForAnalytics('   '), undefined)
   t.equal(questionForAnalytics('Tell Emma', (text) => text.replace('Emma', '[name]')), 'tell [name]', 'the scrubber is a seam')

@@ -1,17 +1,16 @@
 // How an unanswered question is kept for zookeepers: scrubbed of personal details, lower-cased,
 // spaces collapsed and cut short, so the same question asked twice counts as one.
+import { scrubPersonalDetails as scrubForStorage } from '../core/safety/scrub.ts'
 
 /** The longest question kept, in characters (a counter name carries it: keep items small). */
 export const MAX_QUESTION_LENGTH = 80
 
 /**
- * The seam for the safety layer's scrubber (issue 12): until it lands, only what can be
- * recognised without context is replaced: emails, links, and runs of digits (phone numbers,
- * house numbers, ages). Names and schools need the real scrubber.
+ * The safety layer's scrubber (names, addresses, phones, emails, schools, ages, handles), plus
+ * links and any digit run it left: a counter name is read by every zookeeper.
  */
 export function scrubPersonalDetails(text: string): string {
-  return text
-    .replace(/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g, '[email]')
+  return scrubForStorage(text).text
     .replace(/\b(?:https?:\/\/|www\.)\S+/gi, '[link]')
     .replace(/\d[\d\s().-]*\d|\d/g, '[number]')
 }
