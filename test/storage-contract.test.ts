@@ -353,8 +353,10 @@ for (const [name, open] of Object.entries(adapters)) {
       t.equal((await storage.getTurn(turn.turnId))?.usage.totalTokens, 15, 'and out')
       await storage.seedAnimals([lion])
       const animal = await storage.getAnimal('lion')
-      animal!.facts.push('changed after reading')
+      t.throws(() => animal!.facts.push('changed after reading'), TypeError, 'animals are handed out frozen')
+      t.throws(() => { animal!.name = 'changed' }, TypeError)
       t.same((await storage.getAnimal('lion'))?.facts, ['Lions sleep a lot.'], 'arrays too')
+      t.equal((await storage.getAnimal('lion'))?.name, 'Leo')
     })
   })
 }

@@ -1,16 +1,18 @@
 // StoragePort in process memory (STORAGE=memory, for benchmarks): nothing survives a restart.
 // Same semantics as DynamoStorage, including keyset pagination with the same signed cursors.
-// Objects are copied in and out, so callers can never change stored state by mutation.
+// Objects are copied in and out, so callers can never change stored state by mutation; animals,
+// read on every turn, are stored frozen and handed out as they are (nobody can change them).
 import { AppError, notFound } from '../core/errors.ts'
 import type { ClientTurnClaim, PageQuery, SessionQuery, StoragePort } from '../core/ports.ts'
 import type { Animal, Page, Session, Turn } from '../core/types.ts'
+import { deepFreeze } from './animal-cache.ts'
 import { CursorCodec } from './cursor.ts'
 import { MESSAGES_PER_TURN, turnOrderKey } from './items.ts'
 import { checkSessionQuery, MAX_PAGE_SIZE, pageSize, sessionsScope, turnsScope } from './queries.ts'
 
 /**
  * A deep copy of stored data: plain objects, arrays and primitives (undefined fields kept), which
- * is all the domain types hold. Several times cheaper than structuredClone, which a turn pays for
+ * is all the domain types hold. Several times cheaper than structuredClone, which a turn paid for
  * three times (the animal read, the session and the turn written).
  */
 function copy<T>(value: T): T {
@@ -40,22 +42,21 @@ export class MemoryStorage implements StoragePort {
   async close(): Promise<void> {}
 
   async listAnimals(): Promise<Animal[]> {
-    return [...this.#animals.values()].map(copy).sort((a, b) => a.animalId.localeCompare(b.animalId))
+    return [...this.#animals.values()].sort((a, b) => a.animalId.localeCompare(b.animalId))
   }
 
   async getAnimal(animalId: string): Promise<Animal | undefined> {
-    const animal = this.#animals.get(animalId)
-    return animal && copy(animal)
+    return this.#animals.get(animalId)
   }
 
   async putAnimal(animal: Animal): Promise<void> {
-    this.#animals.set(animal.animalId, { ...copy(animal), updatedAt: new Date().toISOString() })
+    this.#animals.set(animal.animalId, deepFreeze({ ...copy(animal), updatedAt: new Date().toISOString() }))
   }
 
   async seedAnimals(animals: Animal[]): Promise<void> {
     const updatedAt = new Date().toISOString()
     for (const animal of animals) {
-      if (!this.#animals.has(animal.animalId)) this.#animals.set(animal.animalId, { updatedAt, ...copy(animal) })
+      if (!this.#animals.has(animal.animalId)) this.#animals.set(animal.animalId, deepFreeze({ updatedAt, ...copy(animal) }))
     }
   }
 
