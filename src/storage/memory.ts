@@ -23,6 +23,26 @@ function copy<T>(value: T): T {
   return out as T
 }
 
+/** Defaults of MemoryStoreLimits: a benchmark's steady state fits, and RSS stays flat however long it runs. */
+export const MEMORY_STORE_LIMITS = { maxSessions: 10_000, maxBytes: 256 * 2 ** 20 }
+
+export interface MemoryStoreLimits {
+  /** Sessions kept; past it the least recently active session goes, with its turns. */
+  maxSessions: number
+  /** Estimated bytes of sessions and turns kept (see storedBytes); past it, the same eviction. */
+  maxBytes: number
+}
+
+/**
+ * About what a stored session or turn costs in the heap: the texts at two bytes a character
+ * (V8 keeps ASCII in one, so this errs high) plus a fixed share for the objects, ids, timestamps
+ * and map entries (a session with one short turn measured 1.75 to 1.83 KiB of heap, after a GC,
+ * over 20,000 of them).
+ */
+const SESSION_BYTES = 700
+const TURN_BYTES = 1100
+const turnBytes = (turn: Turn) => TURN_BYTES + 2 * (turn.userMessage.length + turn.reply.length)
+
 export class MemoryStorage implements StoragePort {
   readonly kind = 'memory'
   readonly #cursors: CursorCodec
@@ -33,9 +53,19 @@ export class MemoryStorage implements StoragePort {
   readonly #turnsById = new Map<string, Turn>()
   readonly #claims = new Map<string, string>()
   readonly #children = new Map<string, Set<string>>()
+  readonly #limits: MemoryStoreLimits
+  /** Estimated bytes per session (with its turns), and their sum. */
+  readonly #sessionBytes = new Map<string, number>()
+  #bytes = 0
 
-  constructor(options: { cursors?: CursorCodec } = {}) {
+  constructor(options: { cursors?: CursorCodec; limits?: Partial<MemoryStoreLimits> } = {}) {
     this.#cursors = options.cursors ?? new CursorCodec()
+    this.#limits = { ...MEMORY_STORE_LIMITS, ...options.limits }
+  }
+
+  /** What is held now: sessions, turns and estimated bytes. */
+  get usage(): { sessions: number; turns: number; bytes: number } {
+    return { sessions: this.#sessions.size, turns: this.#turnsById.size, bytes: this.#bytes }
   }
 
   async ping(): Promise<void> {}
@@ -63,6 +93,7 @@ export class MemoryStorage implements StoragePort {
   async createSession(session: Session): Promise<void> {
     if (this.#sessions.has(session.sessionId)) throw new AppError('conflict', `session '${session.sessionId}' already exists`)
     this.#sessions.set(session.sessionId, copy(session))
+    this.#grow(session.sessionId, SESSION_BYTES)
   }
 
   async getSession(sessionId: string): Promise<Session | undefined> {
@@ -90,6 +121,12 @@ export class MemoryStorage implements StoragePort {
   }
 
   async deleteSession(sessionId: string): Promise<boolean> {
+    return this.#forget(sessionId)
+  }
+
+  #forget(sessionId: string): boolean {
+    this.#bytes -= this.#sessionBytes.get(sessionId) ?? 0
+    this.#sessionBytes.delete(sessionId)
     for (const turn of this.#turns.get(sessionId) ?? []) {
       this.#turnsById.delete(turn.turnId)
       if (turn.clientTurnId) this.#claims.delete(claimKey(turn.userId, turn.clientTurnId))
@@ -120,6 +157,24 @@ export class MemoryStorage implements StoragePort {
     session.totalLatencyMs += turn.latencyMs
     session.lastModel = turn.model
     session.updatedAt = turn.createdAt
+    // Most recently active last: eviction takes sessions from the front.
+    this.#sessions.delete(turn.sessionId)
+    this.#sessions.set(turn.sessionId, session)
+    this.#grow(turn.sessionId, turnBytes(stored))
+  }
+
+  /**
+   * Counts `bytes` more for the session, then evicts the least recently active sessions (with
+   * their turns and claims) while a limit is passed. The session just written is the most recent
+   * one, so it is kept (even alone over maxBytes): a write that succeeded is readable.
+   */
+  #grow(sessionId: string, bytes: number): void {
+    this.#sessionBytes.set(sessionId, (this.#sessionBytes.get(sessionId) ?? 0) + bytes)
+    this.#bytes += bytes
+    const { maxSessions, maxBytes } = this.#limits
+    while (this.#sessions.size > maxSessions || (this.#bytes > maxBytes && this.#sessions.size > 1)) {
+      this.#forget(this.#sessions.keys().next().value!)
+    }
   }
 
   async getTurn(turnId: string): Promise<Turn | undefined> {
