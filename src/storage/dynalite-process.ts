@@ -22,6 +22,9 @@ if (!path || !process.send) throw new Error('dynalite-process.ts is started by s
 try {
   const server = await listenDynalite({ path })
   process.once('disconnect', () => {
+    // A request still in flight when LevelDB closes makes dynalite throw ("Database is closed")
+    // from inside its handler: the gateway has let go of its client by then, so nobody waits for it.
+    process.on('uncaughtException', () => process.exit(0))
     server.close().then(() => process.exit(0), () => process.exit(1))
   })
   send({ type: 'ready', endpoint: server.endpoint })
