@@ -3,7 +3,6 @@
 // (dynalite-process.ts), so its CPU work is not the gateway's: in the same process it cost about
 // ten times what the rest of a turn does, all of it on the event loop that streams the replies.
 import { fork } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { silentLog, type Log } from '../core/log.ts'
@@ -26,10 +25,13 @@ export async function startEmbeddedDynamo(dataDir: string, log: Log = silentLog)
   await mkdir(path, { recursive: true })
   // No execArgv: the parent's flags (--cpu-prof, a test runner's loaders) are not the store's.
   const child = fork(SCRIPT, [path], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' })
-  const exited = once(child, 'exit')
+  // Not events.once: it would reject on an 'error' event (a failed kill or send), unhandled.
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])))
+  child.on('error', (err) => log.error({ err, path }, 'the embedded DynamoDB process failed'))
   const answer = await Promise.race([
-    once(child, 'message').then(([message]) => message as DynaliteProcessMessage),
+    new Promise<DynaliteProcessMessage>((resolve) => child.once('message', (message) => resolve(message as DynaliteProcessMessage))),
     exited.then(([code, signal]) => ({ type: 'failed', locked: false, message: `the embedded DynamoDB exited at start-up (${signal ?? code})` }) as const),
+    new Promise<never>((_, reject) => child.once('error', reject)), // it could not be started at all
   ])
   if (answer.type === 'failed') {
     await exited
