@@ -1,6 +1,7 @@
 // How the benchmark runs the gateway: its environment (limits out of the way, the fake upstream
 // as the model), tokens signed with the same secret, and its event-loop delay from /metrics.
 import { createSigner } from 'fast-jwt'
+import { EVENT_LOOP_SAMPLING_MS } from '../plugins/metrics.ts'
 
 export const BENCH_JWT_SECRET = 'bench-secret-that-is-at-least-32-characters-long'
 const LOTS = '1000000000'
@@ -27,8 +28,8 @@ const sign = createSigner({ key: BENCH_JWT_SECRET, algorithm: 'HS256', expiresIn
 export const token = (sub = 'bench-user') => sign({ sub, role: 'user' }) as string
 export const authHeaders = (sub?: string) => ({ authorization: `Bearer ${token(sub)}` })
 
-/** prom-client samples the event loop every 10 ms, and its figures include that interval. */
-const SAMPLING_MS = 10
+/** The gateway samples its event loop every EVENT_LOOP_SAMPLING_MS, and its figures include that interval. */
+const SAMPLING_MS = EVENT_LOOP_SAMPLING_MS
 
 export interface LoopDelay {
   p50: number

@@ -8,9 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 export interface Server {
   url: string
   pid: number
-  /** Resident set size from /proc/<pid>/status, in bytes. */
+  /** Resident set size from /proc/<pid>/status, in bytes (with its child processes). */
   rss(): number
-  /** CPU time used so far (user + system) from /proc/<pid>/stat, in ms. */
+  /** CPU time used so far (user + system) from /proc/<pid>/stat, in ms (with its child processes). */
   cpuMs(): number
   stop(): Promise<void>
 }
@@ -28,13 +28,32 @@ export function rssOf(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024
 }
 
+/** The process and its children (the gateway's embedded store runs in one). */
+function family(pid: number): number[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
+    return [pid, ...(children ? children.split(' ').map(Number) : [])]
+  } catch {
+    return [pid]
+  }
+}
+
+const sum = (pids: number[], of: (pid: number) => number) => pids.reduce((total, pid) => {
+  try {
+    return total + of(pid)
+  } catch {
+    return total // a child that ended meanwhile
+  }
+}, 0)
+
 function own(child: ChildProcess, url: string): Server {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   return {
     url,
     pid: child.pid!,
-    rss: () => rssOf(child.pid!),
-    cpuMs: () => cpuMsOf(child.pid!),
+    // With its children: the embedded store's dynalite is the gateway's work too.
+    rss: () => sum(family(child.pid!), rssOf),
+    cpuMs: () => sum(family(child.pid!), cpuMsOf),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGTERM')
@@ -54,6 +73,16 @@ export async function startScript(script: string, env: Record<string, string> = 
     lines.on('line', (line) => { if (line.startsWith('ready ')) resolve(line.slice(6)) })
   })
   child.removeAllListeners('exit')
+  return own(child, url)
+}
+
+/** Starts `node <args>` in `cwd`, its output discarded; the caller checks it answers at `url`. */
+export async function startCommand(args: string[], url: string, cwd: string): Promise<Server> {
+  const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] })
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve)
+    child.once('error', reject)
+  })
   return own(child, url)
 }
 

@@ -1,13 +1,15 @@
-// `npm run bench [-- --quick] [-- --only=ttft,idle,fanout,rest,client,offline,safety,analytics] [-- --profile] [-- --doc]`
+// `npm run bench [-- --quick] [-- --only=ttft,idle,fanout,rest,client,offline,safety,analytics,peer] [-- --profile] [-- --doc]`
 // Runs every scenario on this machine in one go, with the fake upstream, the bare relays,
 // dynalite and the gateway each in their own process, all on 127.0.0.1. Prints a markdown
 // report, writes it to bench/results/latest.md, and with --doc also into docs/performance.md
 // (between the `bench:results` markers). --profile writes V8 CPU profiles of the gateway under
 // the TTFT, fan-out and REST loads to bench/profiles/ and lists their top functions.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gatewayEnv } from './gateway.ts'
+import { startPeer } from './peer.ts'
 import { startGateway, startScript, type Server } from './processes.ts'
 import { monotonicUs, topFunctions, type Window } from './profile-summary.ts'
 import { runAnalytics } from './scenarios/analytics.ts'
@@ -15,11 +17,12 @@ import { runClient } from './scenarios/client.ts'
 import { runFanout } from './scenarios/fanout.ts'
 import { runIdle } from './scenarios/idle.ts'
 import { runOffline } from './scenarios/offline.ts'
+import { runPeer } from './scenarios/peer.ts'
 import { restReport, runRest } from './scenarios/rest.ts'
 import { runSafety } from './scenarios/safety.ts'
 import { runTtft } from './scenarios/ttft.ts'
 
-const SCENARIOS = ['ttft', 'idle', 'fanout', 'rest', 'client', 'offline', 'safety', 'analytics'] as const
+const SCENARIOS = ['ttft', 'idle', 'fanout', 'rest', 'client', 'offline', 'safety', 'analytics', 'peer'] as const
 /** Scenarios that need no servers: run in this process. */
 const IN_PROCESS = new Set<string>(['offline', 'safety'])
 const { values: args } = parseArgs({
@@ -153,6 +156,29 @@ try {
     })
     await stop(dynalite)
     sections.push(`### 8. Analytics writes\n\n${report}`)
+  }
+
+  if (only.has('peer')) {
+    phase('peer')
+    const portkey = await startPeer(GATEWAY_PORT + 2)
+    servers.push(portkey)
+    const memory = await gateway(gatewayEnv(upstream.url), 'peer-memory.cpuprofile')
+    // The default a newcomer runs: no STORAGE, no AWS, dynalite under a fresh DATA_DIR.
+    const dataDir = mkdtempSync(join(tmpdir(), 'gateway-bench-embedded-'))
+    const embedded = await startGateway({ port: GATEWAY_PORT + 1, env: gatewayEnv(upstream.url, { STORAGE: 'auto', DATA_DIR: dataDir }), profileName: args.profile ? 'peer-embedded.cpuprofile' : undefined })
+    servers.push(embedded)
+    try {
+      const { report } = await runPeer({
+        upstreamUrl: upstream.url, relays, portkey, memory, embedded,
+        rounds: quick ? 1 : 3, single: quick ? 10 : 30, steady: quick ? 200 : 600, bursts: quick ? 1 : 2, jsonMs: quick ? 2000 : 5000,
+      })
+      sections.push(`### 9. Beside a peer: Portkey, the bare relay, both stores\n\n${report}`)
+    } finally {
+      await stop(embedded)
+      await stop(memory)
+      await stop(portkey)
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   }
 } finally {
   for (const server of servers.reverse()) await server.stop()

@@ -11,6 +11,7 @@ import { ROLES, type Caller, type Role } from '../src/core/types.ts'
 import type { Config } from '../src/config.ts'
 import { resolveJwtSecret } from '../src/dev-secret.ts'
 import { publicKeyAlgorithm } from '../src/jwt-keys.ts'
+import { VerifiedTokenCache } from '../src/token-cache.ts'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -75,11 +76,8 @@ export default fp(
         algorithms: [key.algorithm],
         extractToken: tokenOf,
         clockTolerance: toleranceMs,
-        // fast-jwt's LRU of verified tokens (1,000 entries): a client reusing its token is not
-        // re-verified on every request. An entry never outlives the token: it expires at `exp`
-        // (clock tolerance included) or after cacheTTL, whichever comes first. Failures are not cached.
-        cache: true,
-        cacheTTL: 60_000,
+        // Verified tokens are remembered by `tokens` below (no SHA-256 of each token, as fast-jwt's cache takes).
+        cache: false,
         // allowedIss/allowedAud alone would let a token without the claim through.
         requiredClaims: [...(auth.issuer ? ['iss'] : []), ...(auth.audience ? ['aud'] : [])],
         ...(auth.issuer ? { allowedIss: auth.issuer } : {}),
@@ -87,19 +85,24 @@ export default fp(
       },
     })
 
+    // A client reusing its token is not re-verified on every request. An entry never outlives the
+    // token: it expires at `exp` (clock tolerance included) or after a minute. Failures are not kept.
+    const tokens = new VerifiedTokenCache({ maxEntries: 10_000, ttlMs: 60_000, toleranceMs })
+    const verify = (token: string): Record<string, unknown> => tokens.get(token) ?? tokens.remember(token, app.jwt.verify(token))
+
     app.decorateRequest('caller', null as unknown as Caller)
     app.decorateRequest('token', null as unknown as VerifiedToken)
     /**
      * Verifies a token and checks the claims the service requires beyond a valid signature, the
-     * same way for every way a token arrives. The verifier is called directly: a token in its
-     * cache (a client reusing its token) costs one lookup. Every rejection is worded here.
+     * same way for every way a token arrives. A token in the verified-token cache (a client
+     * reusing its token) costs one lookup. Every rejection is worded here.
      * `expired` is the code for an expired token: a request's is `unauthorized`, a WebSocket
      * `auth` frame's `token_expired`.
      */
     const checkToken = async (token: string, expired: 'unauthorized' | 'token_expired'): Promise<VerifiedToken> => {
       let claims: Record<string, unknown>
       try {
-        claims = await app.jwt.verify(token)
+        claims = verify(token)
       } catch (err) {
         const code = (err as { code?: unknown }).code === 'FAST_JWT_EXPIRED' ? expired : 'unauthorized'
         throw new AppError(code, rejectionMessage(err as Error & { code?: string }, key.algorithm))

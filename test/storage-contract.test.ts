@@ -477,8 +477,47 @@ for (const [name, open] of Object.entries(adapters)) {
       t.equal((await storage.getTurn(turn.turnId))?.usage.totalTokens, 15, 'and out')
       await storage.seedAnimals([lion])
       const animal = await storage.getAnimal('lion')
-      animal!.facts.push('changed after reading')
+      t.throws(() => animal!.facts.push('changed after reading'), TypeError, 'animals are handed out frozen')
+      t.throws(() => { animal!.name = 'changed' }, TypeError)
       t.same((await storage.getAnimal('lion'))?.facts, ['Lions sleep a lot.'], 'arrays too')
+      t.equal((await storage.getAnimal('lion'))?.name, 'Leo')
     })
   })
 }
+
+t.test('the memory store is bounded: the least recently active sessions go first, with their turns', async (t) => {
+  const storage = new MemoryStorage({ limits: { maxSessions: 3, maxBytes: 1e9 } })
+  const sessions = [makeSession(), makeSession(), makeSession(), makeSession()]
+  await storage.createSession(sessions[0])
+  await storage.createSession(sessions[1])
+  await storage.createSession(sessions[2])
+  const kept = makeTurn(sessions[0])
+  await storage.saveTurn(kept) // session 0 is now the most recently active
+  const gone = makeTurn(sessions[1])
+  await storage.saveTurn(gone)
+  await storage.createSession(sessions[3]) // one too many: session 2 (least recently active) goes
+  t.equal(await storage.getSession(sessions[2].sessionId), undefined, 'the least recently active session is evicted')
+  t.ok(await storage.getSession(sessions[0].sessionId), 'an older session with recent activity stays')
+  t.same(storage.usage.sessions, 3)
+  await storage.saveTurn(makeTurn(sessions[3]))
+  await storage.createSession(makeSession())
+  t.equal(await storage.getSession(sessions[0].sessionId), undefined)
+  t.equal(await storage.getTurn(kept.turnId), undefined, 'its turns go with it')
+  t.same(await storage.recentTurns(sessions[0].sessionId, 10), [])
+
+  const small = new MemoryStorage({ limits: { maxSessions: 1000, maxBytes: 20_000 } })
+  const long = 'word '.repeat(400) // 2,000 characters: about 5 KiB per turn counted
+  let last = makeSession()
+  for (let i = 0; i < 20; i++) {
+    last = makeSession()
+    await small.createSession(last)
+    await small.saveTurn({ ...makeTurn(last), userMessage: long, reply: long })
+    t.ok(small.usage.bytes <= 20_000, `bytes stay under the bound (${small.usage.bytes})`)
+  }
+  t.ok(small.usage.sessions < 5, 'by evicting sessions')
+  t.equal((await small.getTurn((await small.recentTurns(last.sessionId, 1))[0]!.turnId))?.reply, long, 'the newest is kept')
+  const before = small.usage
+  await small.deleteSession(last.sessionId)
+  t.ok(small.usage.bytes < before.bytes - 8000, 'a delete gives its bytes back')
+  t.equal(small.usage.sessions, before.sessions - 1)
+})

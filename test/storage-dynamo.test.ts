@@ -232,3 +232,28 @@ t.test('a request DynamoDB refuses as invalid (ValidationException) is a 400, no
   t.match((err as Error).cause, { name: 'ValidationException' }, 'the cause is kept for the logs')
   await storage.close()
 })
+
+t.test('animals are cached per instance: its own edits at once, another instance\'s within the cache TTL', async (t) => {
+  const { config, client } = await setUp(dynalite)
+  t.teardown(() => client.destroy())
+  const open = () => new DynamoStorage({ client: createDynamoClient({ endpoint: dynalite.endpoint }), tables: config.storage.tables, retentionDays: 30, animalCacheTtlMs: 300 })
+  const here = open()
+  const there = open()
+  t.teardown(() => here.close())
+  t.teardown(() => there.close())
+  const lion = { animalId: 'lion', name: 'Leo', species: 'lion', personality: 'proud', facts: ['Lions sleep a lot.'] }
+  await here.seedAnimals([lion])
+  const first = await here.getAnimal('lion')
+  t.equal(await here.getAnimal('lion'), first, 'the second read is the same frozen object (no round trip)')
+  t.ok(Object.isFrozen(first?.facts))
+
+  await here.putAnimal({ ...lion, personality: 'sleepy' })
+  t.equal((await here.getAnimal('lion'))?.personality, 'sleepy', 'an edit through this instance is seen at once')
+
+  await there.getAnimal('lion')
+  await here.putAnimal({ ...lion, personality: 'grumpy' })
+  t.equal((await there.getAnimal('lion'))?.personality, 'sleepy', 'another instance may serve the old version briefly')
+  await new Promise((resolve) => setTimeout(resolve, 350))
+  t.equal((await there.getAnimal('lion'))?.personality, 'grumpy', '...until the TTL passes')
+  t.equal(await there.getAnimal('zebra'), undefined)
+})

@@ -1,8 +1,13 @@
 // The embedded store (dynalite on disk under DATA_DIR) and createStorage's choice of adapter.
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { ConfigError, loadConfig } from '../src/config.ts'
 import { silentLog } from '../src/core/log.ts'
@@ -91,5 +96,54 @@ t.test('createStorage picks the adapter from config', async (t) => {
     const second = await createStorage(config, silentLog) // would be DataDirLockedError had close() left it open
     t.teardown(second.close)
     t.equal((await second.storage.getSession(s.sessionId))?.userId, 'alice')
+  })
+})
+
+/** True while `pid` runs (a zombie, dead but not yet reaped by its new parent, has ended). */
+function running(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+t.test('the embedded store runs in its own process, and ends with the gateway', async (t) => {
+  t.test('close() ends the process', async (t) => {
+    const store = await startEmbeddedDynamo(await tempDir(t))
+    t.not(store.pid, process.pid, 'not this process')
+    t.ok(running(store.pid))
+    await store.close()
+    t.notOk(running(store.pid), 'gone after close()')
+    await store.close() // a second close is harmless
+  })
+
+  t.test('a gateway killed with SIGKILL leaves no store behind', async (t) => {
+    const dataDir = await tempDir(t)
+    const script = `import { startEmbeddedDynamo } from ${JSON.stringify(new URL('../src/storage/embedded.ts', import.meta.url).href)}
+      const store = await startEmbeddedDynamo(${JSON.stringify(dataDir)}); console.log(store.pid)`
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const [line] = await once(createInterface({ input: parent.stdout! }), 'line') as [string]
+    const storePid = Number(line)
+    t.ok(running(storePid), 'the store runs')
+    parent.kill('SIGKILL')
+    await once(parent, 'exit')
+    const deadline = Date.now() + 10_000
+    while (running(storePid) && Date.now() < deadline) await sleep(50)
+    t.notOk(running(storePid), 'the store ended with its parent')
+    // And it let go of LevelDB's lock: the same DATA_DIR opens again.
+    const again = await startEmbeddedDynamo(dataDir)
+    await again.close()
+  })
+
+  t.test('Ctrl-C (SIGINT to the process group) leaves the store to the gateway, which is still draining', async (t) => {
+    const store = await startEmbeddedDynamo(await tempDir(t))
+    t.teardown(() => store.close())
+    process.kill(store.pid, 'SIGINT')
+    await sleep(200)
+    t.ok(running(store.pid), 'still running')
+    const client = createDynamoClient({ endpoint: store.endpoint })
+    t.teardown(() => client.destroy())
+    await ensureTables(client, loadConfig({}))
   })
 })

@@ -8,6 +8,7 @@
 import { Agent, request, type ClientRequest, type IncomingMessage } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket from 'ws'
+import { EVENT_LOOP_SAMPLING_MS } from '../../plugins/metrics.ts'
 import { pool } from '../clients.ts'
 import { planMessage } from '../fake-upstream.ts'
 import { authHeaders, gatewayMetrics, type LoopDelay } from '../gateway.ts'
@@ -125,7 +126,7 @@ function idleReport(results: Held[], options: IdleOptions): string {
   return [
     `${int(options.connections)} connections of each kind opened (the table counts those still open at the end), held for ${options.holdMs / 1000} s, heartbeats every 2 s. ` +
     'RSS per connection = (RSS while held − RSS before) / connections (V8 heap used likewise, from /metrics, garbage not yet ' +
-    'collected included); event-loop delay (ms, beyond the 10 ms sampling interval) from the gateway\'s /metrics, ' +
+    `collected included); event-loop delay (ms, beyond the ${EVENT_LOOP_SAMPLING_MS} ms sampling interval) from the gateway's /metrics, ` +
     'idle = before the connections, held = while they are held.',
     '',
     table(

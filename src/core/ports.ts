@@ -42,7 +42,9 @@ export interface StoragePort {
   ping(): Promise<void>
   close(): Promise<void>
 
+  /** Animals are read-only (frozen, shared by every caller): copy one to change it, then putAnimal. */
   listAnimals(): Promise<Animal[]>
+  /** Read-only, as listAnimals; may be up to a few seconds old when another instance just edited it. */
   getAnimal(animalId: string): Promise<Animal | undefined>
   putAnimal(animal: Animal): Promise<void>
   /** Writes each animal that is not stored yet; leaves edited animals alone. */

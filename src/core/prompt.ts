@@ -14,7 +14,19 @@ export function withArticle(noun: string): string {
   return `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`
 }
 
+/** System prompts of frozen animals (the stores hand out one frozen object per version of an animal). */
+const systemPrompts = new WeakMap<Animal, string>()
+
+/** The persona and rules for `animal`; built once per version of a stored (frozen) animal. */
 export function buildSystemPrompt(animal: Animal): string {
+  const cached = systemPrompts.get(animal)
+  if (cached !== undefined) return cached
+  const prompt = composeSystemPrompt(animal)
+  if (Object.isFrozen(animal)) systemPrompts.set(animal, prompt)
+  return prompt
+}
+
+function composeSystemPrompt(animal: Animal): string {
   const who = `${animal.name} the ${animal.species}`
   const about = [
     `Personality: ${animal.personality}`,

@@ -64,13 +64,36 @@ export function deliver(listener: EventListener, event: TurnEvent): void {
   }
 }
 
+/** Finished logs kept for resumes, at most (the oldest go first, before their TTL). */
+export const FINISHED_LOG_LIMITS = { maxFinished: 10_000, maxFinishedBytes: 64 * 2 ** 20 }
+
+/**
+ * About what a finished log holds: per event its object, id and data (about 300 bytes), and per
+ * character of the reply its delta plus the SSE and WebSocket strings built from it (2 bytes
+ * each, erring high: ASCII takes one).
+ */
+function logBytes(log: TurnLog): number {
+  let chars = 0
+  for (const event of log.events) if (event.type === 'message') chars += event.data.delta.length
+  return 300 * log.events.length + 6 * chars
+}
+
 export class MemoryTurnHub implements TurnHub {
   readonly #logs = new Map<string, TurnLog>()
-  readonly #timers = new Set<NodeJS.Timeout>()
+  /** Finished logs in the order they ended, with their expiry timers and estimated bytes. */
+  readonly #finished = new Map<string, { timer: NodeJS.Timeout; bytes: number }>()
+  #finishedBytes = 0
   readonly #bufferTtlMs: number
+  readonly #limits: typeof FINISHED_LOG_LIMITS
 
-  constructor(options: { bufferTtlMs: number }) {
+  constructor(options: { bufferTtlMs: number; limits?: Partial<typeof FINISHED_LOG_LIMITS> }) {
     this.#bufferTtlMs = options.bufferTtlMs
+    this.#limits = { ...FINISHED_LOG_LIMITS, ...options.limits }
+  }
+
+  /** Finished logs held now, and their estimated bytes. */
+  get finished(): { logs: number; bytes: number } {
+    return { logs: this.#finished.size, bytes: this.#finishedBytes }
   }
 
   open(info: TurnInfo, abort: AbortController): TurnWriter {
@@ -116,17 +139,34 @@ export class MemoryTurnHub implements TurnHub {
   }
 
   async close(): Promise<void> {
-    for (const timer of this.#timers) clearTimeout(timer)
-    this.#timers.clear()
+    for (const { timer } of this.#finished.values()) clearTimeout(timer)
+    this.#finished.clear()
+    this.#finishedBytes = 0
     this.#logs.clear()
   }
 
+  /**
+   * Keeps a finished log for resumes for bufferTtlMs, or less when the limits are reached: then
+   * the longest-finished go first (a resume of one of them is answered from storage instead).
+   */
   #expireLater(turnId: string): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer)
-      this.#logs.delete(turnId)
-    }, this.#bufferTtlMs)
+    const timer = setTimeout(() => this.#drop(turnId), this.#bufferTtlMs)
     timer.unref()
-    this.#timers.add(timer)
+    const bytes = logBytes(this.#logs.get(turnId)!)
+    this.#finished.set(turnId, { timer, bytes })
+    this.#finishedBytes += bytes
+    const { maxFinished, maxFinishedBytes } = this.#limits
+    while (this.#finished.size > maxFinished || (this.#finishedBytes > maxFinishedBytes && this.#finished.size > 1)) {
+      this.#drop(this.#finished.keys().next().value!)
+    }
+  }
+
+  #drop(turnId: string): void {
+    const entry = this.#finished.get(turnId)
+    if (!entry) return
+    clearTimeout(entry.timer)
+    this.#finished.delete(turnId)
+    this.#finishedBytes -= entry.bytes
+    this.#logs.delete(turnId)
   }
 }

@@ -20,6 +20,7 @@ import { flagCount } from '../core/flags.ts'
 import type { ClientTurnClaim, Deletion, PageQuery, SafetyEventQuery, SessionQuery, StoragePort } from '../core/ports.ts'
 import { SEVERITIES } from '../core/safety/types.ts'
 import type { Animal, Page, SafetyEvent, Session, Turn } from '../core/types.ts'
+import { AnimalCache, deepFreeze } from './animal-cache.ts'
 import { deleteItems, getItems, putItems } from './batch.ts'
 import { CursorCodec, invalidCursor, type CursorKey } from './cursor.ts'
 import { call } from './dynamo-client.ts'
@@ -58,6 +59,8 @@ export interface DynamoStorageOptions {
   retentionDays: number
   log?: Log
   cursors?: CursorCodec
+  /** Default ANIMAL_CACHE_TTL_MS. */
+  animalCacheTtlMs?: number
 }
 
 type Item = Record<string, unknown>
@@ -76,6 +79,9 @@ interface Filter {
   values: Record<string, unknown>
 }
 
+/** How long an animal read from the table is used before it is read again (edits made by other instances). */
+export const ANIMAL_CACHE_TTL_MS = 5000
+
 export class DynamoStorage implements StoragePort {
   readonly kind = 'dynamodb'
   readonly #client: DynamoDBClient
@@ -84,6 +90,7 @@ export class DynamoStorage implements StoragePort {
   readonly #retentionDays: number
   readonly #log: Log
   readonly #cursors: CursorCodec
+  readonly #animals: AnimalCache
   /** Turns false once the endpoint answers that it has no TransactWriteItems (dynalite). */
   #transactions = true
 
@@ -94,6 +101,7 @@ export class DynamoStorage implements StoragePort {
     this.#retentionDays = options.retentionDays
     this.#log = options.log ?? silentLog
     this.#cursors = options.cursors ?? new CursorCodec()
+    this.#animals = new AnimalCache(options.animalCacheTtlMs ?? ANIMAL_CACHE_TTL_MS)
   }
 
   async ping(): Promise<void> {
@@ -116,19 +124,22 @@ export class DynamoStorage implements StoragePort {
     let start: Item | undefined
     do {
       const page = await call((o) => this.#doc.send(new ScanCommand({ TableName: this.#tables.animals, ExclusiveStartKey: start, ConsistentRead: true }), o))
-      animals.push(...((page.Items ?? []) as Animal[]))
+      animals.push(...((page.Items ?? []) as Animal[]).map(deepFreeze))
       start = page.LastEvaluatedKey
     } while (start)
     return animals.sort((a, b) => a.animalId.localeCompare(b.animalId))
   }
 
+  /** From the cache (read-only, shared) when read within ANIMAL_CACHE_TTL_MS: no round trip per turn. */
   async getAnimal(animalId: string): Promise<Animal | undefined> {
-    return (await this.#get(this.#tables.animals, { animalId })) as Animal | undefined
+    return this.#animals.get(animalId, async () => (await this.#get(this.#tables.animals, { animalId })) as Animal | undefined)
   }
 
   async putAnimal(animal: Animal): Promise<void> {
     const item = { ...animal, updatedAt: new Date().toISOString() }
+    this.#animals.forget(animal.animalId)
     await call((o) => this.#doc.send(new PutCommand({ TableName: this.#tables.animals, Item: item }), o))
+    this.#animals.forget(animal.animalId) // a turn may have read the old version meanwhile
   }
 
   async seedAnimals(animals: Animal[]): Promise<void> {

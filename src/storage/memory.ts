@@ -1,10 +1,12 @@
 // StoragePort in process memory (STORAGE=memory, for benchmarks): nothing survives a restart.
 // Same semantics as DynamoStorage, including keyset pagination with the same signed cursors.
-// Objects are copied in and out, so callers can never change stored state by mutation.
+// Objects are copied in and out, so callers can never change stored state by mutation; animals,
+// read on every turn, are stored frozen and handed out as they are (nobody can change them).
 import { AppError, notFound } from '../core/errors.ts'
 import { flagCount, safetyEventsOf } from '../core/flags.ts'
 import type { ClientTurnClaim, Deletion, PageQuery, SafetyEventQuery, SessionQuery, StoragePort } from '../core/ports.ts'
 import type { Animal, Page, SafetyEvent, Session, Turn } from '../core/types.ts'
+import { deepFreeze } from './animal-cache.ts'
 import { CursorCodec, invalidCursor } from './cursor.ts'
 import { EVENT_ORDER, eventOrder, FLAGGED_ORDER, flaggedOrder, MESSAGES_PER_TURN, turnOrderKey } from './items.ts'
 import { checkSessionQuery, compareKeys as compare, MAX_PAGE_SIZE, pageSize, safetyEventsScope, sessionsScope, turnsScope } from './queries.ts'
@@ -19,7 +21,7 @@ interface FlaggedMarker {
 
 /**
  * A deep copy of stored data: plain objects, arrays and primitives (undefined fields kept), which
- * is all the domain types hold. Several times cheaper than structuredClone, which a turn pays for
+ * is all the domain types hold. Several times cheaper than structuredClone, which a turn paid for
  * three times (the animal read, the session and the turn written).
  */
 function copy<T>(value: T): T {
@@ -29,6 +31,26 @@ function copy<T>(value: T): T {
   for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key])
   return out as T
 }
+
+/** Defaults of MemoryStoreLimits: a benchmark's steady state fits, and RSS stays flat however long it runs. */
+export const MEMORY_STORE_LIMITS = { maxSessions: 10_000, maxBytes: 256 * 2 ** 20 }
+
+export interface MemoryStoreLimits {
+  /** Sessions kept; past it the least recently active session goes, with its turns. */
+  maxSessions: number
+  /** Estimated bytes of sessions and turns kept (see storedBytes); past it, the same eviction. */
+  maxBytes: number
+}
+
+/**
+ * About what a stored session or turn costs in the heap: the texts at two bytes a character
+ * (V8 keeps ASCII in one, so this errs high) plus a fixed share for the objects, ids, timestamps
+ * and map entries (a session with one short turn measured 1.75 to 1.83 KiB of heap, after a GC,
+ * over 20,000 of them).
+ */
+const SESSION_BYTES = 700
+const TURN_BYTES = 1100
+const turnBytes = (turn: Turn) => TURN_BYTES + 2 * (turn.userMessage.length + turn.reply.length)
 
 export class MemoryStorage implements StoragePort {
   readonly kind = 'memory'
@@ -43,37 +65,47 @@ export class MemoryStorage implements StoragePort {
   /** Safety events by their `order` (unique: time, turn, flag index). */
   readonly #events = new Map<string, SafetyEvent>()
   readonly #flagged = new Map<string, FlaggedMarker>()
+  readonly #limits: MemoryStoreLimits
+  /** Estimated bytes per session (with its turns), and their sum. */
+  readonly #sessionBytes = new Map<string, number>()
+  #bytes = 0
 
-  constructor(options: { cursors?: CursorCodec } = {}) {
+  constructor(options: { cursors?: CursorCodec; limits?: Partial<MemoryStoreLimits> } = {}) {
     this.#cursors = options.cursors ?? new CursorCodec()
+    this.#limits = { ...MEMORY_STORE_LIMITS, ...options.limits }
+  }
+
+  /** What is held now: sessions, turns and estimated bytes. */
+  get usage(): { sessions: number; turns: number; bytes: number } {
+    return { sessions: this.#sessions.size, turns: this.#turnsById.size, bytes: this.#bytes }
   }
 
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 
   async listAnimals(): Promise<Animal[]> {
-    return [...this.#animals.values()].map(copy).sort((a, b) => a.animalId.localeCompare(b.animalId))
+    return [...this.#animals.values()].sort((a, b) => a.animalId.localeCompare(b.animalId))
   }
 
   async getAnimal(animalId: string): Promise<Animal | undefined> {
-    const animal = this.#animals.get(animalId)
-    return animal && copy(animal)
+    return this.#animals.get(animalId)
   }
 
   async putAnimal(animal: Animal): Promise<void> {
-    this.#animals.set(animal.animalId, { ...copy(animal), updatedAt: new Date().toISOString() })
+    this.#animals.set(animal.animalId, deepFreeze({ ...copy(animal), updatedAt: new Date().toISOString() }))
   }
 
   async seedAnimals(animals: Animal[]): Promise<void> {
     const updatedAt = new Date().toISOString()
     for (const animal of animals) {
-      if (!this.#animals.has(animal.animalId)) this.#animals.set(animal.animalId, { updatedAt, ...copy(animal) })
+      if (!this.#animals.has(animal.animalId)) this.#animals.set(animal.animalId, deepFreeze({ updatedAt, ...copy(animal) }))
     }
   }
 
   async createSession(session: Session): Promise<void> {
     if (this.#sessions.has(session.sessionId)) throw new AppError('conflict', `session '${session.sessionId}' already exists`)
     this.#sessions.set(session.sessionId, copy(session))
+    this.#grow(session.sessionId, SESSION_BYTES)
   }
 
   async getSession(sessionId: string): Promise<Session | undefined> {
@@ -107,6 +139,13 @@ export class MemoryStorage implements StoragePort {
   }
 
   async deleteSession(sessionId: string): Promise<Deletion> {
+    return this.#forget(sessionId)
+  }
+
+  /** Drops a session with its turns, their claims and safety events: a delete, or an eviction. */
+  #forget(sessionId: string): Deletion {
+    this.#bytes -= this.#sessionBytes.get(sessionId) ?? 0
+    this.#sessionBytes.delete(sessionId)
     const turns = this.#turns.get(sessionId) ?? []
     for (const turn of turns) {
       this.#turnsById.delete(turn.turnId)
@@ -159,6 +198,24 @@ export class MemoryStorage implements StoragePort {
       safetyEventsOf(turn).forEach((event, index) => this.#events.set(eventOrder(event, index), event))
       const { sessionId, userId, animalId, createdAt } = turn
       this.#flagged.set(sessionId, { order: flaggedOrder(createdAt, sessionId), sessionId, userId, animalId })
+    }
+    // Most recently active last: eviction takes sessions from the front.
+    this.#sessions.delete(turn.sessionId)
+    this.#sessions.set(turn.sessionId, session)
+    this.#grow(turn.sessionId, turnBytes(stored))
+  }
+
+  /**
+   * Counts `bytes` more for the session, then evicts the least recently active sessions (with
+   * their turns and claims) while a limit is passed. The session just written is the most recent
+   * one, so it is kept (even alone over maxBytes): a write that succeeded is readable.
+   */
+  #grow(sessionId: string, bytes: number): void {
+    this.#sessionBytes.set(sessionId, (this.#sessionBytes.get(sessionId) ?? 0) + bytes)
+    this.#bytes += bytes
+    const { maxSessions, maxBytes } = this.#limits
+    while (this.#sessions.size > maxSessions || (this.#bytes > maxBytes && this.#sessions.size > 1)) {
+      this.#forget(this.#sessions.keys().next().value!)
     }
   }
 
