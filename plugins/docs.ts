@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
 import { ErrorResponse } from '../schemas/common.ts'
+import { OpenAiErrorResponse, isOpenAiUrl } from '../schemas/openai.ts'
 import { UNLIMITED_ROUTES } from './rate-limit.ts'
 
 type Responses = Record<string, unknown>
@@ -12,6 +13,7 @@ type Responses = Record<string, unknown>
  * here, so they are documented wherever they can happen, on routes added later too:
  * 400 and 414 where there are path parameters (an undecodable or over-long segment),
  * 400, 413 and 415 where a body may be sent, 429 wherever the per-IP rate limit applies.
+ * They are in the route's own error envelope: OpenAI's on the facade (/v1), ours elsewhere.
  * Public routes declare `security: []` in their schema, so Swagger UI shows them without a lock.
  */
 export default fp(
@@ -21,7 +23,9 @@ export default fp(
         info: {
           title: 'Animal chat gateway',
           version: '1',
-          description: 'Errors are `{ error, message, retryable }`. The reference: docs/api.md in the repository.',
+          description:
+            'Errors are `{ error, message, retryable }`, except on the OpenAI-compatible facade (/v1), which answers in OpenAI\'s ' +
+            '`{ error: { message, type, code, param } }`. The reference: docs/api.md in the repository.',
         },
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
         security: [{ bearer: [] }],
@@ -29,12 +33,13 @@ export default fp(
       transform: ({ schema, url, route }) => {
         if (!schema || schema.hide) return { schema, url }
         const methods = [route.method].flat()
+        const error = isOpenAiUrl(url) ? OpenAiErrorResponse : ErrorResponse
         const added: Responses = {}
-        if (/[:*]/.test(url)) Object.assign(added, { 400: ErrorResponse, 414: ErrorResponse })
+        if (/[:*]/.test(url)) Object.assign(added, { 400: error, 414: error })
         if (methods.some((method) => method === 'POST' || method === 'PUT' || method === 'DELETE')) {
-          Object.assign(added, { 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse })
+          Object.assign(added, { 400: error, 413: error, 415: error })
         }
-        if (!UNLIMITED_ROUTES.has(url)) added[429] = ErrorResponse
+        if (!UNLIMITED_ROUTES.has(url)) added[429] = error
         return { schema: { ...schema, response: { ...added, ...(schema.response as Responses | undefined) } }, url }
       },
     })

@@ -4,6 +4,8 @@ import fp from 'fastify-plugin'
 import { AppError, badRequest, httpError, type ErrorCode } from '../src/core/errors.ts'
 import { REQUEST_ID_HEADER } from '../src/request-id.ts'
 import { MAX_ID_LENGTH } from '../schemas/common.ts'
+import { isOpenAiUrl } from '../schemas/openai.ts'
+import { openAiHttpError } from '../src/streaming/openai-errors.ts'
 
 /**
  * The one place errors become HTTP answers: `{ error, message, retryable }` (httpError, the same
@@ -11,7 +13,9 @@ import { MAX_ID_LENGTH } from '../schemas/common.ts'
  * field or saying what to send; anything unexpected is logged and answers a plain 500. Fastify's
  * own client errors (bad JSON, body too large, wrong media type, bad URL, an over-long path
  * segment, unknown route or method) and the HTTP parser's (431) answer in the same shape: see
- * frameworkErrors and clientErrorHandler, passed to Fastify().
+ * frameworkErrors and clientErrorHandler, passed to Fastify(). The OpenAI-compatible facade
+ * (src/routes/openai.ts) has its own handlers, in OpenAI's envelope; frameworkErrors, which runs
+ * before any route, answers its URLs in that envelope too.
  */
 export default fp(
   async (app) => {
@@ -90,9 +94,13 @@ function frameworkMessage(err: FastifyError, request: FastifyRequest, bodyLimitB
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   reply.header(REQUEST_ID_HEADER, request.id)
-  send(reply, err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+  const error = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
     ? new AppError('uri_too_long', `A path segment is longer than ${MAX_ID_LENGTH} characters: ids are 1..${MAX_ID_LENGTH} of A-Z a-z 0-9 _ . : -`)
-    : badRequest('The URL is not valid: percent-encode reserved characters (e.g. %25 for %)'))
+    : badRequest('The URL is not valid: percent-encode reserved characters (e.g. %25 for %)')
+  // No route has run, so the facade's own error handler cannot: its clients get OpenAI's envelope here.
+  if (!isOpenAiUrl(request.url)) return void send(reply, error)
+  const { status, body } = openAiHttpError(error)
+  reply.code(status).send(body)
 }
 
 /** Fastify's `clientErrorHandler` option: errors of the HTTP parser, before there is a request. */

@@ -206,7 +206,7 @@ export const chatCompletionSchema = {
         'text/event-stream': { schema: ChatCompletionChunk },
       },
     },
-    // 403: a session of someone else's; 409: an Idempotency-Key in use; 502: the model failed.
-    ...errors(400, 403, 404, 409, 429, 502),
+    // 404: an unknown model or session; 409: an Idempotency-Key in use; 429: the turn budget; 502: the model failed.
+    ...errors(400, 404, 409, 429, 502),
   },
 }

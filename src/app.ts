@@ -7,6 +7,7 @@ import { parseQuery, redactToken } from './core/log.ts'
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts'
 import { validatorCompiler } from './validation.ts'
 import { MAX_ID_LENGTH } from '../schemas/common.ts'
+import { OPENAI_PREFIX } from '../schemas/openai.ts'
 import analyticsPlugin from '../plugins/analytics.ts'
 import authPlugin from '../plugins/auth.ts'
 import configPlugin from '../plugins/config.ts'
@@ -93,7 +94,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await authenticated.register(wsRoutes)
     await authenticated.register(analyticsRoutes)
     // The OpenAI-compatible facade: its own error handler answers in OpenAI's shape, the 401 included.
-    await authenticated.register(openAiRoutes, { prefix: '/v1' })
+    await authenticated.register(openAiRoutes, { prefix: OPENAI_PREFIX })
   })
   // Public static files (the kiosk, family and keeper pages, client/): outside the authenticated context.
   await app.register(webAppRoutes)

@@ -4,7 +4,9 @@
 // allow (no token, over-long or malformed ids, badly spelled numbers and booleans, unknown enum
 // values and fields, missing fields, wrong types, broken JSON, wrong media type, oversized
 // bodies). Every answer must have a documented status and content type, match the documented
-// schema, never be an undocumented 5xx, and every error must be `{ error, message, retryable }`.
+// schema, never be an undocumented 5xx, and every error must be in the operation's envelope:
+// `{ error, message, retryable }`, or OpenAI's `{ error: { message, type, code, param } }` on the
+// operations the document tags `openai` (the OpenAI-compatible facade, which is exactly /v1).
 import fc from 'fast-check'
 import t from 'tap'
 import { Compile } from 'typebox/compile'
@@ -177,11 +179,28 @@ function problemsWith({ op }: Operation, res: { statusCode: number; headers: Rec
   try { body = JSON.parse(res.body) } catch { return [`${res.statusCode}: the body is not JSON: ${res.body.slice(0, 100)}`] }
   const validator = validatorFor(schema)
   if (!validator.Check(body)) return [`${res.statusCode}: the body does not match the documented schema: ${JSON.stringify(validator.Errors(body)[0])} in ${res.body.slice(0, 200)}`]
-  if (res.statusCode >= 400) {
-    const error = body as Schema
-    if (Object.keys(error).sort().join() !== 'error,message,retryable') return [`${res.statusCode}: an error must be { error, message, retryable }: ${res.body}`]
-    if (res.statusCode < 500 && res.statusCode !== 429 && error.retryable !== false) return [`${res.statusCode}: a client error is not retryable`]
+  if (res.statusCode >= 400) return isOpenAi(op) ? openAiErrorProblems(res.statusCode, body as Schema, res.body) : serviceErrorProblems(res.statusCode, body as Schema, res.body)
+  return []
+}
+
+/** The facade's operations (documented with the `openai` tag) answer errors in OpenAI's envelope. */
+const isOpenAi = (op: Schema) => (op.tags ?? []).includes('openai')
+
+function serviceErrorProblems(status: number, error: Schema, text: string): string[] {
+  if (Object.keys(error).sort().join() !== 'error,message,retryable') return [`${status}: an error must be { error, message, retryable }: ${text}`]
+  if (status < 500 && status !== 429 && error.retryable !== false) return [`${status}: a client error is not retryable`]
+  return []
+}
+
+/** OpenAI's envelope, as its SDKs read it: `type` says whose fault it is, `code` which mistake. */
+function openAiErrorProblems(status: number, body: Schema, text: string): string[] {
+  const error = body.error as Schema | undefined
+  if (Object.keys(body).join() !== 'error' || typeof error !== 'object' || Object.keys(error).sort().join() !== 'code,message,param,type') {
+    return [`${status}: an error must be { error: { message, type, code, param } }: ${text}`]
   }
+  if (!error.message || typeof error.code !== 'string') return [`${status}: an error names its code and says what went wrong: ${text}`]
+  const type = status >= 500 ? 'server_error' : status === 429 ? 'requests' : status === 403 ? 'request_forbidden' : 'invalid_request_error'
+  if (error.type !== type) return [`${status}: OpenAI's type for it is ${type}: ${text}`]
   return []
 }
 
@@ -189,6 +208,10 @@ const send = (request: Request) => app.inject({ method: request.method as never,
 
 t.ok(operations.length >= 15, `the document lists every operation (${operations.length})`)
 t.ok(operations.some((o) => o.path === '/ws' && o.method === 'GET'), '/ws is documented, as a GET upgrade')
+// No other route may take the facade's envelope (and with it this file's OpenAI checks).
+t.same(operations.filter((o) => isOpenAi(o.op)).map((o) => o.path), operations.filter((o) => o.path.startsWith('/v1/')).map((o) => o.path),
+  'the operations tagged openai are exactly the /v1 ones')
+t.ok(operations.some((o) => isOpenAi(o.op)), 'the OpenAI-compatible facade is documented')
 
 for (const operation of operations) {
   const name = `${operation.method} ${operation.path}`
