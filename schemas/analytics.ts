@@ -2,7 +2,7 @@ import { Type } from 'typebox'
 import { SENTIMENT_LABELS } from '../src/analytics/counters.ts'
 import { SAFETY_CATEGORIES } from '../src/core/safety/types.ts'
 import { TURN_STATUSES } from '../src/core/types.ts'
-import { Id, errorResponses } from './common.ts'
+import { Id, errorResponses, inContentTypes } from './common.ts'
 
 const Day = (description: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description })
 const Count = Type.Integer({ minimum: 0 })
@@ -48,12 +48,19 @@ export const AnimalUsageSchema = {
 }
 
 const range = { from: Type.String(), to: Type.String() }
+const Csv = Type.String({ description: 'with ?format=csv (Content-Disposition: attachment): a header row, then one row per animal per day' })
 
 export const analyticsSchema = {
   tags: ['analytics'],
   summary: 'Usage per animal per day, with totals (zookeepers, admins); ?format=csv for the days as CSV',
   querystring: AnalyticsQuery,
-  response: { 200: Type.Object({ ...range, animals: Type.Array(Type.Object(AnimalUsageSchema)) }), ...errorResponses },
+  response: {
+    200: inContentTypes('The usage as JSON, or as CSV with ?format=csv', {
+      'application/json': Type.Object({ ...range, animals: Type.Array(Type.Object(AnimalUsageSchema)) }),
+      'text/csv': Csv,
+    }),
+    ...errorResponses,
+  },
 }
 
 export const animalAnalyticsSchema = {
@@ -61,5 +68,11 @@ export const animalAnalyticsSchema = {
   summary: 'One animal\'s usage per day, with totals (zookeepers, admins); ?format=csv for the days as CSV',
   params: Type.Object({ animalId: Id('the animal') }),
   querystring: AnalyticsQuery,
-  response: { 200: Type.Object({ ...range, ...AnimalUsageSchema }), ...errorResponses },
+  response: {
+    200: inContentTypes('The animal\'s usage as JSON, or as CSV with ?format=csv', {
+      'application/json': Type.Object({ ...range, ...AnimalUsageSchema }),
+      'text/csv': Csv,
+    }),
+    ...errorResponses,
+  },
 }
