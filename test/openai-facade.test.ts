@@ -1,7 +1,8 @@
 // The OpenAI-compatible facade with the official `openai` SDK as the client, against the gateway
 // listening on a free port, with the fake upstream behind it: models, non-streamed and streamed
 // completions (every frame checked against a strict chunk schema), sessions, sampling within the
-// gateway's bounds, errors as the SDK's error classes, and a client abort that cancels the turn.
+// gateway's bounds, errors as the SDK's error classes, a client abort that cancels the turn, and
+// the safety layer's answers (a blocked output, a support reply) in OpenAI's forms.
 import OpenAI, { APIError, AuthenticationError, BadRequestError, InternalServerError, NotFoundError, RateLimitError } from 'openai'
 import t from 'tap'
 import { Compile } from 'typebox/compile'
@@ -194,6 +195,65 @@ t.test('the provider\'s content filter ends the answer with finish_reason conten
   const { data } = await rawStream({ model: 'lion', messages: [{ role: 'user', content: 'Say something' }] })
   const finish = data.slice(0, -1).map((d) => JSON.parse(d)).at(-1)
   t.equal(finish.choices[0].finish_reason, 'content_filter')
+})
+
+// The safety layer behind the facade (docs/safety.md): the output guard's block and the input's
+// support answer reach an OpenAI client as OpenAI's own forms.
+const SAFE_REPLY = /lost my train of thought/
+const BLOCKED_OUTPUTS: Array<[string, string[], RegExp]> = [
+  // "You should climb" alone is harmless and may be shown before the rest arrives.
+  ['a dangerous instruction', ['You ', 'should ', 'climb ', 'over ', 'the ', 'fence ', 'tonight!'], /fence|tonight/],
+  ['a phone number', ['Ring ', 'me ', 'on ', '555 ', '0134 ', 'now!'], /555|0134/],
+]
+
+for (const [what, chunks, blocked] of BLOCKED_OUTPUTS) {
+  t.test(`the output guard blocks ${what}: the safe reply with finish_reason content_filter, the blocked text in no chunk`, async (t) => {
+    // Not streamed: the completion is the animal's safe reply.
+    fake.enqueue({ kind: 'stream', chunks })
+    const { data, response } = await alice.chat.completions.create({ model: 'lion', messages: [{ role: 'user', content: 'Tell me something' }] }).withResponse()
+    const { _request_id: _, ...body } = data as typeof data & { _request_id?: string }
+    t.same([...isCompletion.Errors(body)], [], 'a strict chat.completion')
+    const safe = data.choices[0].message.content!
+    t.match(safe, SAFE_REPLY, 'the animal\'s safe reply')
+    t.notMatch(safe, blocked)
+    t.equal(data.choices[0].finish_reason, 'content_filter')
+    t.match((await history(response.headers.get('x-session-id')!)).turns, [{ reply: safe, status: 'complete' }], 'stored safe')
+
+    // Streamed, with slow chunks: the block aborts the model while it is still talking.
+    const closedBefore = fake.closedEarly()
+    fake.enqueue({ kind: 'stream', chunks: [...chunks, ' and ', 'more ', 'words.'], delayMs: 30 })
+    const { res, data: frames } = await rawStream({ model: 'lion', messages: [{ role: 'user', content: 'Tell me something' }] })
+    await fake.waitForClientClose(closedBefore + 1)
+    t.pass('the upstream request was aborted')
+    t.equal(frames.at(-1), '[DONE]')
+    t.notOk(frames.some((frame) => blocked.test(frame)), 'the blocked text is in no frame')
+    const streamed = frames.slice(0, -1).map((d) => JSON.parse(d))
+    for (const [i, chunk] of streamed.entries()) {
+      if (!isChunk.Check(chunk)) t.fail(`chunk ${i} breaks the schema: ${JSON.stringify(chunk)}`)
+    }
+    const content = streamed.map((c) => c.choices[0]?.delta.content ?? '').join('')
+    t.ok(content.endsWith(safe), `the client ends up with the safe reply (got ${JSON.stringify(content)})`)
+    t.equal(streamed.at(-1).choices[0].finish_reason, 'content_filter')
+    t.ok(streamed.slice(0, -1).every((c) => c.choices[0].finish_reason === null), 'only the finish chunk has a finish_reason')
+    t.match((await history(res.headers.get('x-session-id')!)).turns, [{ reply: safe }], 'stored safe')
+  })
+}
+
+t.test('support: a lost child gets the fixed support reply as a normal completion; the model is not asked', async (t) => {
+  const before = fake.requests.length
+  const ask = { model: 'lion', messages: [{ role: 'user' as const, content: 'I lost my mum' }] }
+  const completion = await alice.chat.completions.create(ask)
+  const reply = completion.choices[0].message.content!
+  t.match(reply, /Stay right where you are and ask a zoo staff member in uniform/)
+  t.equal(completion.choices[0].finish_reason, 'stop', 'a support answer is a normal stop, not a content filter')
+  t.same(completion.usage, { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, 'no tokens were spent')
+
+  const stream = await alice.chat.completions.create({ ...ask, stream: true })
+  const chunks = []
+  for await (const chunk of stream) chunks.push(chunk)
+  t.equal(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), reply, 'streamed: the same reply')
+  t.equal(chunks.at(-1)!.choices[0].finish_reason, 'stop')
+  t.equal(fake.requests.length, before, 'the upstream was never called')
 })
 
 t.test('Idempotency-Key: a retry gets the same completion and asks the model once', async (t) => {
