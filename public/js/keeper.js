@@ -42,8 +42,27 @@ function analyticsTables({ from, to, animals }) {
         h('td', {}, num(a.totals?.latencyMs?.p95)),
         h('td', {}, num(sum(a.totals?.safetyFlags))),
         h('td', {}, (a.topics ?? []).slice(0, 3).map((t) => `${label(t.topic)} (${t.count})`).join(', ')),
-        h('td', {}, (a.unanswered ?? []).slice(0, 2).map((u) => `“${u.question}”`).join(' ')))))))
+        h('td', {}, (a.unanswered ?? []).slice(0, 2).map((u) => `“${u.question}”`).join(' '))))))),
+    h('div', { class: 'day-charts' }, animals.map(dayChart)),
   ]
+}
+
+/**
+ * Turns per day as a bar chart, one per animal. Bar heights are set through the CSSOM (allowed
+ * by the CSP, unlike style attributes); the numbers are also in the bars' titles and the label.
+ */
+function dayChart(animal) {
+  const days = animal.days ?? []
+  const most = Math.max(1, ...days.map((day) => day.turns ?? 0))
+  const total = days.reduce((sum, day) => sum + (day.turns ?? 0), 0)
+  const bars = days.map((day) => {
+    const bar = h('span', { class: 'day-bar', title: `${day.date}: ${day.turns ?? 0} turns` })
+    bar.style.height = `${Math.round(((day.turns ?? 0) / most) * 100)}%`
+    return bar
+  })
+  return h('figure', { class: 'day-chart' },
+    h('div', { class: 'day-bars', role: 'img', 'aria-label': `${animal.animalId}: ${total} turns over ${days.length} days, at most ${most} in a day` }, bars),
+    h('figcaption', {}, `${animal.animalId}: turns per day`))
 }
 
 async function loadAnimals(session, open) {
