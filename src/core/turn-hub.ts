@@ -131,6 +131,7 @@ export class MemoryTurnHub implements TurnHub {
     const dropped: TurnInfo[] = []
     for (const [turnId, log] of this.#logs) {
       if (!purgeMatches(target, log.info)) continue
+      this.#drop(turnId)
       this.#logs.delete(turnId)
       if (!log.ended) log.abort.abort()
       dropped.push(log.info)
@@ -150,9 +151,11 @@ export class MemoryTurnHub implements TurnHub {
    * the longest-finished go first (a resume of one of them is answered from storage instead).
    */
   #expireLater(turnId: string): void {
+    const log = this.#logs.get(turnId)
+    if (!log) return // purged while it ran: nothing to keep
     const timer = setTimeout(() => this.#drop(turnId), this.#bufferTtlMs)
     timer.unref()
-    const bytes = logBytes(this.#logs.get(turnId)!)
+    const bytes = logBytes(log)
     this.#finished.set(turnId, { timer, bytes })
     this.#finishedBytes += bytes
     const { maxFinished, maxFinishedBytes } = this.#limits
