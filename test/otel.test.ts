@@ -160,7 +160,7 @@ t.test('off by default: the OpenTelemetry SDK is never loaded', async (t) => {
     const { buildApp } = await import(${JSON.stringify(new URL('../src/app.ts', import.meta.url).href)})
     const { loadConfig } = await import(${JSON.stringify(new URL('../src/config.ts', import.meta.url).href)})
     const app = await buildApp(loadConfig({ STORAGE: 'memory', LOG_LEVEL: 'silent', JWT_SECRET: 'x'.repeat(40), ...(process.env.ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.ENDPOINT } : {}) }))
-    const res = await app.inject({ method: 'POST', url: '/convo_turn', headers: { authorization: 'Bearer ' + app.jwt.sign({ sub: 'a', role: 'user' }) }, payload: { animalId: 'lion', message: 'Hi' } })
+    const res = await app.inject({ method: 'POST', url: '/convo_turn', headers: { authorization: 'Bearer ' + app.jwt.sign({ sub: 'a', role: 'user' }, { expiresIn: 60 }) }, payload: { animalId: 'lion', message: 'Hi' } })
     await app.close()
     console.log(JSON.stringify({ status: res.statusCode, sdk: loaded.filter((u) => /@opentelemetry\\/(sdk-|exporter-)/.test(u)).length }))
   `
