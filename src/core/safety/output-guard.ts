@@ -201,6 +201,12 @@ class PhraseScanner {
   }
 }
 
+/**
+ * No listed word or phrase word is longer than this; a longer run of letters is folded only this
+ * far (folding is not linear on runs of thousands of letters, and such a run matches nothing).
+ */
+const MAX_WORD_LENGTH = 64
+
 /** Checks one reply as it streams. push() each delta, then finish() once the model is done. */
 export class OutputGuard {
   private raw = ''
@@ -228,7 +234,7 @@ export class OutputGuard {
       if (block) return this.block(block)
     }
     const tail = this.raw.slice(this.checked)
-    const folded = tail ? foldText(tail).split(' ') : []
+    const folded = tail ? foldText(tail.slice(0, MAX_WORD_LENGTH)).split(' ') : []
     let tailContinuesPhrase = false
     if (tail) {
       tailContinuesPhrase = this.scanner.prune(folded[0])
@@ -256,7 +262,8 @@ export class OutputGuard {
 
   private releaseUpTo(offset: number): string {
     if (offset <= this.released) return ''
-    const text = this.raw.slice(this.released, offset)
+    // A copy, not a slice: a slice keeps the whole reply so far alive in every event it goes into.
+    const text = Buffer.from(this.raw.slice(this.released, offset)).toString()
     this.released = offset
     return text
   }
@@ -278,7 +285,7 @@ export class OutputGuard {
     } else {
       this.digitRun = undefined
     }
-    const folded = foldText(word)
+    const folded = foldText(word.length > MAX_WORD_LENGTH ? word.slice(0, MAX_WORD_LENGTH) : word)
     if (!folded) return undefined
     for (const part of folded.split(' ')) {
       const block = this.scanner.feed(part, start)
