@@ -18,6 +18,7 @@ import { cachedEncoder } from './encoders.ts'
 import type { Heartbeats } from './heartbeats.ts'
 import type { TurnResult } from './json.ts'
 import { openAiErrorBody, openAiHttpError } from './openai-errors.ts'
+import { SSE_HEADERS } from './sse.ts'
 
 export type OpenAiFinishReason = 'stop' | 'length' | 'content_filter'
 
@@ -126,10 +127,7 @@ export async function streamChatCompletion(res: ServerResponse, stream: StartedT
     if (res.headersSent) return
     res.writeHead(200, {
       ...options.headers,
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
+      ...SSE_HEADERS,
     })
     res.socket?.setNoDelay(true)
     stopHeartbeat = options.heartbeats.add(() => res.write(': keep-alive\n\n'))

@@ -20,6 +20,14 @@ export interface SseOptions {
   headers?: Record<string, string | string[] | number | undefined>
 }
 
+/** The head of every event stream, ours and the OpenAI facade's. */
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no', // nginx and friends: do not buffer the stream
+} as const
+
 /** Streams `stream` to `res`. A turn gone before its first event is answered with its JSON error (errorData). */
 export async function streamSse(res: ServerResponse, stream: TurnStream, options: SseOptions): Promise<void> {
   let subscription: Subscription | undefined
@@ -31,10 +39,7 @@ export async function streamSse(res: ServerResponse, stream: TurnStream, options
     if (res.headersSent) return
     res.writeHead(200, {
       ...options.headers,
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no', // nginx and friends: do not buffer the stream
+      ...SSE_HEADERS,
     })
     res.socket?.setNoDelay(true)
     res.write(`retry: ${options.retryMs}\n\n`)
