@@ -74,6 +74,18 @@ export function runSafety(options: SafetyOptions): { report: string } {
     }
   }
   added.sort((a, b) => a - b)
+
+  // A runaway reply: the guard's cost per megabyte must not grow with the reply (it once did: quadratic).
+  const runaway = (megabytes: number, piece: string) => {
+    const guard = new OutputGuard()
+    const pushes = (megabytes * 1_000_000) / piece.length
+    return cpuMicros(() => {
+      for (let i = 0; i < pushes; i++) guard.push(piece)
+      guard.finish()
+    }) / 1000 / megabytes
+  }
+  const runawayRows = [['words', 'hello there friend '], ['one run without spaces', 'abcdefghijklmnopqrs']].map(([kind, piece]) =>
+    [`output guard on a runaway reply (${kind}, ${piece.length}-char deltas), CPU per MB at 1 / 4 MB`, `${ms(runaway(1, piece))} / ${ms(runaway(4, piece))} ms`, 'about equal'])
   const report = [
     table(['measure', 'value', 'target'], [
       ['input check (classify + scrub), CPU per message', `${ms(inputUs / 1000)} ms`, ''],
@@ -82,6 +94,7 @@ export function runSafety(options: SafetyOptions): { report: string } {
       [`added time to first token, p50 (chunks every ${options.chunkIntervalMs} ms)`, `${ms(percentile(added, 50))} ms`, '< 1 ms'],
       ['added time to first token, p95', `${ms(percentile(added, 95))} ms`, ''],
       ['added time to first token, max', `${ms(added.at(-1)!)} ms`, ''],
+      ...runawayRows,
     ]),
     `${messages.length} messages (the labelled corpus: every category, language and disguise, and harmless questions), ` +
       `${replies.length} replies in 4 languages, ${options.rounds} rounds; the guard off adds nothing by definition.`,

@@ -141,7 +141,7 @@ t.test('on a phone', async (t) => {
   fake.enqueue({ kind: 'stream', chunks: ['Hiya! ', 'I love ', 'fish, ', 'krill ', 'and squid. ', '*flap flap*'] })
   await phone.getByRole('textbox', { name: 'Message' }).fill('What do you eat?')
   await phone.getByRole('button', { name: 'Send' }).click()
-  await phone.getByRole('log').getByText('*flap flap*', { exact: false }).waitFor()
+  await phone.getByRole('log').getByText('Hiya! I love fish, krill and squid. *flap flap*', { exact: true }).waitFor()
   await phone.waitForFunction(() => !(globalThis as any).document.querySelector('#conversation .bubble.animal:last-child[aria-busy]'))
   const width = await phone.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)
   t.ok(width <= 390, 'nothing overflows sideways')

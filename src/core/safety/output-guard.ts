@@ -206,10 +206,25 @@ class PhraseScanner {
  * far (folding is not linear on runs of thousands of letters, and such a run matches nothing).
  */
 const MAX_WORD_LENGTH = 64
+/**
+ * A run without whitespace longer than this is checked in pieces of this length (long enough for
+ * any URL or email a child could copy), so the text kept unchecked stays short however the
+ * model streams: keeping it whole would make each delta cost as much as the run so far.
+ */
+const MAX_RUN_LENGTH = 2048
 
-/** Checks one reply as it streams. push() each delta, then finish() once the model is done. */
+/**
+ * Checks one reply as it streams. push() each delta, then finish() once the model is done.
+ * Offsets are into the whole reply; only its unreleased or unchecked end is kept as one string
+ * (`window`), so each delta costs what it brings, not what came before.
+ */
 export class OutputGuard {
-  private raw = ''
+  /** Every delta, in order: joined once, by finish() and releasedText. */
+  private readonly deltas: string[] = []
+  private length = 0
+  /** The reply from offset `windowStart` (the lower of `released` and `checked`) on. */
+  private window = ''
+  private windowStart = 0
   private released = 0
   /** Raw offset up to which whole words have been checked. */
   private checked = 0
@@ -220,20 +235,22 @@ export class OutputGuard {
 
   /** Everything shown to the child so far. */
   get releasedText(): string {
-    return this.raw.slice(0, this.released)
+    return this.deltas.join('').slice(0, this.released)
   }
 
   push(delta: string): GuardStep {
     if (this.blocked) return { release: '', block: this.blocked }
-    this.raw += delta
-    let end = this.raw.length
-    while (end > this.checked && !isSpace(this.raw.charCodeAt(end - 1))) end--
+    const before = this.length
+    this.deltas.push(delta)
+    this.window += delta
+    this.length += delta.length
+    const end = this.checkableEnd(before)
     if (end > this.checked) {
-      const block = this.checkWords(this.raw.slice(this.checked, end), this.checked)
+      const block = this.checkWords(this.slice(this.checked, end), this.checked)
       this.checked = end
       if (block) return this.block(block)
     }
-    const tail = this.raw.slice(this.checked)
+    const tail = this.slice(this.checked, this.length)
     const folded = tail ? foldText(tail.slice(0, MAX_WORD_LENGTH)).split(' ') : []
     let tailContinuesPhrase = false
     if (tail) {
@@ -241,18 +258,44 @@ export class OutputGuard {
       if (!/^[+(]?\d/.test(tail)) this.digitRun = undefined
     }
     const held = Math.min(this.scanner.heldFrom() ?? Infinity, this.digitRun?.start ?? Infinity)
-    if (held === Infinity && !tailContinuesPhrase && !mayBecomeBlocked(tail, folded)) return { release: this.releaseUpTo(this.raw.length) }
-    return { release: this.releaseUpTo(Math.min(this.checked, held)) }
+    const release = held === Infinity && !tailContinuesPhrase && !mayBecomeBlocked(tail, folded)
+      ? this.releaseUpTo(this.length)
+      : this.releaseUpTo(Math.min(this.checked, held))
+    this.trimWindow()
+    return { release }
   }
 
   finish(): GuardStep {
     if (this.blocked) return { release: '', block: this.blocked }
-    const block = this.checkWords(this.raw.slice(this.checked), this.checked)
-    this.checked = this.raw.length
+    const block = this.checkWords(this.slice(this.checked, this.length), this.checked)
+    this.checked = this.length
     if (block) return this.block(block)
-    const late = wholeReplyBlock(this.raw, this.scanner.words)
+    const late = wholeReplyBlock(this.deltas.join(''), this.scanner.words)
     if (late) return this.block(late, this.released > 0)
-    return { release: this.releaseUpTo(this.raw.length) }
+    return { release: this.releaseUpTo(this.length) }
+  }
+
+  /**
+   * Where the whole words end: after the last whitespace, looked for only in what this delta
+   * added (`before` on), or a piece of a run grown past MAX_RUN_LENGTH.
+   */
+  private checkableEnd(before: number): number {
+    let end = this.length
+    const from = Math.max(this.checked, before)
+    while (end > from && !isSpace(this.window.charCodeAt(end - 1 - this.windowStart))) end--
+    if (end > from) return end
+    return this.length - this.checked > MAX_RUN_LENGTH ? this.length - ((this.length - this.checked) % MAX_RUN_LENGTH) : this.checked
+  }
+
+  private slice(from: number, to: number): string {
+    return this.window.slice(from - this.windowStart, to - this.windowStart)
+  }
+
+  private trimWindow(): void {
+    const start = Math.min(this.released, this.checked)
+    if (start === this.windowStart) return
+    this.window = this.window.slice(start - this.windowStart)
+    this.windowStart = start
   }
 
   private block(block: OutputBlock, retract = false): GuardStep {
@@ -262,8 +305,8 @@ export class OutputGuard {
 
   private releaseUpTo(offset: number): string {
     if (offset <= this.released) return ''
-    // A copy, not a slice: a slice keeps the whole reply so far alive in every event it goes into.
-    const text = Buffer.from(this.raw.slice(this.released, offset)).toString()
+    // A copy, not a slice: a slice keeps the window it came from alive in every event it goes into.
+    const text = Buffer.from(this.slice(this.released, offset)).toString()
     this.released = offset
     return text
   }

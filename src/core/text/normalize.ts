@@ -33,10 +33,12 @@ const LINE_BREAKS = /[\t\n\v\f\r]/g
 const PLAIN_ASCII = /^[\x20-\x7e]*$/
 /** A plain word (no digits, symbols or letters three times over): folding only lowers its case. */
 const PLAIN_WORD = /^(?:([a-zA-Z])(?!\1\1))+$/
+const PLAIN_WORD_MAX = 256
 
 /** Folds one word or phrase the way `normalizeText` folds a message (for word lists). */
 export function foldText(text: string): string {
-  if (PLAIN_WORD.test(text)) return text.toLowerCase()
+  // The regex recurses per letter: a run of millions (a reply without spaces) would overflow the stack.
+  if (text.length <= PLAIN_WORD_MAX && PLAIN_WORD.test(text)) return text.toLowerCase()
   // Line breaks and tabs separate words; only the other control characters are invisible.
   let out = text.replace(LINE_BREAKS, ' ')
   // Printable ASCII (most text, and every word of a model's English reply) has nothing to decompose.
@@ -85,7 +87,8 @@ function joinSingleLetters(words: readonly string[]): string {
 function withDecodedBase64(text: string): string {
   const decoded: string[] = []
   for (const token of text.match(BASE64_TOKEN) ?? []) {
-    if (!/[0-9+/=]/.test(token) && !/[A-Z].*[a-z]|[a-z].*[A-Z]/.test(token)) continue // a plain long word
+    // A plain long word: no digit or base64 sign, and not mixed case (two tests: one regex for both backtracks quadratically).
+    if (!/[0-9+/=]/.test(token) && !(/[A-Z]/.test(token) && /[a-z]/.test(token))) continue
     const plain = Buffer.from(token, 'base64').toString('utf8')
     if (plain.length >= 4 && /^[\p{L}\p{N}\p{P}\p{Zs}]+$/u.test(plain)) decoded.push(plain)
   }
