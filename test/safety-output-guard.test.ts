@@ -112,6 +112,26 @@ t.test('after a block, nothing more is released', async (t) => {
   t.ok(guard.finish().block)
 })
 
+t.test('a runaway run without spaces is checked in pieces: a link at its start is never shown, a word after it still blocked', async (t) => {
+  const piece = 'abcdefghij'.repeat(10)
+  const link = new OutputGuard()
+  let shown = link.push('See https://').release
+  for (let i = 0; i < 100 && !shown.includes('https'); i++) {
+    const step = link.push(piece)
+    shown += step.release
+    if (step.block) break
+  }
+  t.notMatch(shown, /https/, 'the link is held, then blocked')
+  t.ok(link.finish().block)
+
+  const run = new OutputGuard()
+  let released = ''
+  for (let i = 0; i < 100; i++) released += run.push(piece).release
+  t.equal(released, piece.repeat(100), 'a harmless run streams as it comes')
+  run.push(' then shit')
+  t.ok(run.push(' happens').block, 'and the guard still checks what follows')
+})
+
 t.test('any stream: what is released is always a prefix of what came, and all of it when nothing is blocked', async () => {
   const word = fc.constantFrom('lion', 'roar', 'I', 'sleep', 'the', 'sun', '20', 'hours', 'fence', 'never', 'a', 'b', 'c', '!', 'meat', 'zebra', 'climb')
   fc.assert(fc.property(fc.array(fc.tuple(word, fc.constantFrom(' ', '', '\n', '  '))), (parts) => {
