@@ -2,7 +2,9 @@ import fp from 'fastify-plugin'
 import { AccessControl } from '../src/core/access.ts'
 import { ConversationEngine } from '../src/core/engine.ts'
 import { SafetyLayer } from '../src/core/safety/layer.ts'
+import { MemoryTurnSlots } from '../src/core/turn-slots.ts'
 import { TurnService } from '../src/core/turns.ts'
+import { RedisTurnSlots } from '../src/limits/redis-turn-slots.ts'
 import { OpenAiModeration } from '../src/llm/openai-moderation.ts'
 import { CLOSE_RESTARTING } from '../src/streaming/ws-session.ts'
 
@@ -23,6 +25,9 @@ export default fp(
     const moderation = safety.moderation === 'openai' && config.llm.apiKey
       ? new OpenAiModeration({ apiKey: config.llm.apiKey, baseURL: config.llm.baseURL })
       : undefined
+    // The per-user cap is shared by every instance through Redis (REDIS_URL), else per instance.
+    const turnSlots = app.redis ? new RedisTurnSlots({ redis: app.redis, keyPrefix: config.redisKeyPrefix, log: app.log }) : new MemoryTurnSlots()
+    app.addHook('onClose', () => turnSlots.close())
     const engine = new ConversationEngine({
       storage: app.storage,
       llm: app.llm,
@@ -30,6 +35,7 @@ export default fp(
       log: app.log,
       contextMessages: config.llm.contextMessages,
       maxConcurrentTurnsPerUser: config.limits.concurrentTurnsPerUser,
+      turnSlots,
       safety: new SafetyLayer({
         helpText: safety.helpText, moderation, moderationTimeoutMs: safety.moderationTimeoutMs,
         identifierSecret: safety.identifierSecret ?? config.auth.secret, log: app.log,
@@ -48,5 +54,5 @@ export default fp(
       for (const socket of app.websocketServer.clients) socket.close(CLOSE_RESTARTING, 'server restarting; reconnect and resume')
     })
   },
-  { name: 'conversation', dependencies: ['config', 'storage', 'llm', 'streaming', 'safety-alerts'] },
+  { name: 'conversation', dependencies: ['config', 'redis', 'storage', 'llm', 'streaming', 'safety-alerts'] },
 )

@@ -5,11 +5,13 @@
 // - per user (the token's sub), every turn (RATE_LIMIT_TURNS_PER_MINUTE): `app.admitTurn(request)`
 //   consumes one, for POST /convo_turn (a preHandler, after authentication) and for each
 //   WebSocket turn frame (with the upgrade request), so both transports share one budget.
-// With REDIS_URL the counters live in Redis (app.redis, plugins/redis.ts), so every instance shares them.
+// With REDIS_URL the counters live in Redis (app.redis, plugins/redis.ts), so every instance shares them;
+// without, in memory (SnapshotLocalStore). Either way a burst of N > budget admits exactly the budget.
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { AppError } from '../src/core/errors.ts'
+import { SnapshotLocalStore } from '../src/limits/snapshot-local-store.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,7 +48,7 @@ export default fp(
       allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
       // Redis down: let requests through rather than fail them (the per-user concurrency cap still holds).
       skipOnError: true,
-      ...(redis ? { redis, nameSpace: `${redisKeyPrefix}rate-limit:` } : {}),
+      ...(redis ? { redis, nameSpace: `${redisKeyPrefix}rate-limit:` } : { store: SnapshotLocalStore }),
       errorResponseBuilder: (_request, context) =>
         new RateLimitedError(`Too many requests from this address; retry in ${context.after}`, Math.ceil(context.ttl / 1000)),
     })

@@ -13,6 +13,7 @@ import { scrubPersonalDetails } from './safety/scrub.ts'
 import { SEVERITIES, type SafetyFlag } from './safety/types.ts'
 import { CANCELLED, completeData, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
 import type { TurnEndObserver, TurnEnding } from './turn-observer.ts'
+import { MemoryTurnSlots, type TurnSlots } from './turn-slots.ts'
 import type { Animal, Caller, Sampling, Session, Turn, TurnStatus } from './types.ts'
 
 export const MAX_MESSAGE_LENGTH = 2000
@@ -40,6 +41,8 @@ export interface EngineOptions {
   /** How many earlier messages go to the model as context. */
   contextMessages: number
   maxConcurrentTurnsPerUser: number
+  /** Where the per-user cap's slots are counted (default: in memory, this instance only). */
+  turnSlots?: TurnSlots
   /** The safety layer every turn passes (default: local checks only, no help text). */
   safety?: SafetyLayer
   /**
@@ -64,10 +67,10 @@ export class ConversationEngine {
   readonly #log: Log
   readonly #contextMessages: number
   readonly #maxPerUser: number
+  readonly #slots: TurnSlots
   readonly #safety: SafetyLayer
   readonly #onSafetyFlags: ((turn: Turn) => void) | undefined
   readonly #running = new Map<string, { done: Promise<void>; abort: AbortController }>()
-  readonly #runningPerUser = new Map<string, number>()
   /** startTurn calls in progress per (user, clientTurnId): duplicates on this instance wait for the first. */
   readonly #starting = new Map<string, Promise<StartedTurn>>()
   /** Turns with a clientTurnId that ended without being stored: a retry with that key runs afresh. */
@@ -82,6 +85,7 @@ export class ConversationEngine {
     this.#log = options.log
     this.#contextMessages = options.contextMessages
     this.#maxPerUser = options.maxConcurrentTurnsPerUser
+    this.#slots = options.turnSlots ?? new MemoryTurnSlots()
     this.#safety = options.safety ?? new SafetyLayer({ moderationTimeoutMs: 0, log: options.log })
     this.#onSafetyFlags = options.onSafetyFlags
   }
@@ -125,7 +129,8 @@ export class ConversationEngine {
       const earlier = await this.#claim(caller.sub, input.clientTurnId, turnId)
       if (earlier) return earlier
     }
-    if ((this.#runningPerUser.get(caller.sub) ?? 0) >= this.#maxPerUser) {
+    // The slot is taken in the same step as the count; every path below gives it back or tracks the turn.
+    if (!(await this.#slots.acquire(caller.sub, turnId, this.#maxPerUser))) {
       throw new AppError('too_many_turns', `At most ${this.#maxPerUser} turns may run at once; wait for one to finish`)
     }
 
@@ -134,7 +139,13 @@ export class ConversationEngine {
     const info: TurnInfo = { turnId, sessionId, userId: caller.sub, animalId: animal.animalId, animalName: animal.name, model: this.#llm.model, createdAt }
     const abort = new AbortController()
     // The log opens before any further await, so a concurrent retry of the same clientTurnId finds it.
-    const writer = this.#hub.open(info, abort)
+    let writer: TurnWriter
+    try {
+      writer = this.#hub.open(info, abort)
+    } catch (err) {
+      this.#slots.release(caller.sub, turnId)
+      throw err
+    }
     try {
       if (!existing) await this.#storage.createSession(newSession(info))
       const turn: Turn = {
@@ -148,6 +159,7 @@ export class ConversationEngine {
         : this.#answerFixed(writer, info, turn, decision, decision.reply, startedAt, ending)
       this.#track(caller.sub, turnId, abort, generation)
     } catch (err) {
+      this.#slots.release(caller.sub, turnId)
       writer.emit('error', errorData(err))
       this.#markUnstored(turnId, input.clientTurnId)
       throw err
@@ -360,15 +372,13 @@ export class ConversationEngine {
     this.#ended(turn, { ...ending, stored })
   }
 
+  /** The turn holds its slot (taken in #beginTurn) until its generation has ended. */
   #track(userId: string, turnId: string, abort: AbortController, generation: Promise<void>): void {
-    this.#runningPerUser.set(userId, (this.#runningPerUser.get(userId) ?? 0) + 1)
     const done = generation
       .catch((err) => this.#log.error({ err, turnId }, 'turn generation crashed'))
       .finally(() => {
         this.#running.delete(turnId)
-        const left = (this.#runningPerUser.get(userId) ?? 1) - 1
-        if (left > 0) this.#runningPerUser.set(userId, left)
-        else this.#runningPerUser.delete(userId)
+        this.#slots.release(userId, turnId)
       })
     this.#running.set(turnId, { done, abort })
   }

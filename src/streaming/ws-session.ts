@@ -52,6 +52,8 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
   const { turns } = options
   let { caller } = options.token
   const attached = new Map<string, Subscription>()
+  /** Turn frames between their cap check and their turn's attach (or refusal). */
+  let starting = 0
   let alive = true
   let expired = false
   const closeIfExpiredAndIdle = () => {
@@ -146,12 +148,19 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
     if (expired) throw new AppError('token_expired', 'The token expired: send an auth frame with a fresh token, or reconnect')
     switch (frame.type) {
       case 'turn': {
-        if (attached.size >= options.maxTurnsPerSocket) {
+        // Counted with the turns still starting, and taken before any await: frames that arrive
+        // together cannot all pass the check before the first one is attached.
+        if (attached.size + starting >= options.maxTurnsPerSocket) {
           throw new AppError('too_many_turns', `At most ${options.maxTurnsPerSocket} turns may run at once on one socket`)
         }
-        await options.admitTurn(caller)
-        const { type: _, ...input } = frame
-        return follow(await turns.start(caller, input))
+        starting++
+        try {
+          await options.admitTurn(caller)
+          const { type: _, ...input } = frame
+          return await follow(await turns.start(caller, input))
+        } finally {
+          starting--
+        }
       }
       case 'resume':
         return follow(await turns.follow(caller, frame.turnId, frame.lastEventId))
