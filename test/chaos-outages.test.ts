@@ -110,6 +110,23 @@ t.test('Redis restarted empty mid-turn and down for 3 s: bounded errors, no busy
   kiosk.close()
 })
 
+t.test('Redis paused for longer than the lease: no live turn is taken from its instance', async (t) => {
+  fake.enqueue({ kind: 'stream', chunks: words(60), delayMs: 100 })
+  const kiosk = await TestSocket.open(`${a.wsUrl}/ws`, bearer('paula'))
+  kiosk.send({ type: 'turn', animalId: 'lion', message: 'Slowly now' })
+  const metadata = await kiosk.waitFor((f) => f.type === 'metadata')
+  await kiosk.waitFor((f) => f.type === 'message' && f.data.index === 3)
+  redis.pause()
+  await sleep(3 * LEASE_MS)
+  redis.resume()
+  const frames = await kiosk.turnFrames(metadata.turnId!)
+  t.equal(frames.at(-1)!.type, 'storage', 'the turn ran to its end on its instance')
+  t.equal(frames.filter((f) => f.type === 'message').map((f) => f.data.delta).join(''), words(60).join(''))
+  const history = await json(fetch(`${b.url}/convo_history?sessionId=${metadata.data.sessionId}`, { headers: bearer('paula') }))
+  t.match(history.turns, [{ status: 'complete' }], 'stored complete, not as interrupted')
+  kiosk.close()
+})
+
 t.test('a resume whose stream was trimmed waits for the end and is answered from storage, without a busy loop', async (t) => {
   fake.enqueue({ kind: 'stream', chunks: words(120), delayMs: 25 })
   const kiosk = await TestSocket.open(`${a.wsUrl}/ws`, bearer('tess'))

@@ -103,6 +103,8 @@ export class RedisTurnHub implements TurnHub {
   readonly #timer: NodeJS.Timeout
   /** When the shared connection came back after a loss (Redis may have restarted empty). */
   #reconnectedAt = 0
+  /** Since when every lease renewal succeeded (undefined after a failure): adoption waits for a lease of it. */
+  #healthySince: number | undefined = Date.now()
   #ticking = false
 
   private constructor(options: RedisTurnHubOptions, connections: { writer: Redis; subscriber: Redis; reader: Redis }) {
@@ -143,6 +145,7 @@ export class RedisTurnHub implements TurnHub {
 
   readonly #reconnected = () => {
     this.#reconnectedAt = Date.now()
+    this.#healthySince = undefined
     void this.#tick()
   }
 
@@ -243,33 +246,47 @@ export class RedisTurnHub implements TurnHub {
     this.#ticking = true
     try {
       // Own leases first: a turn of this instance must never look lapsed to its own sweep.
-      await this.#renew()
-      await Promise.all([this.#sweep(), this.#checkFollowed()])
+      const renewed = await this.#renew()
+      await Promise.all([renewed ? this.#sweep() : undefined, this.#checkFollowed()])
     } finally {
       this.#ticking = false
     }
   }
 
-  /** Renews this instance's leases; turns Redis forgot (it restarted) are written back whole. */
-  async #renew(): Promise<void> {
+  /** Renews this instance's leases (false when Redis failed); turns Redis forgot (it restarted) are written back whole. */
+  async #renew(): Promise<boolean> {
     let missing: string[]
     try {
       missing = await this.#leases.renew([...this.#owned.keys()])
+      this.#healthySince ??= Date.now()
     } catch (err) {
+      this.#healthySince = undefined
       this.#options.log.warn({ err }, 'turn leases not renewed')
-      return
+      return false
     }
     for (const turnId of missing) {
       const owned = this.#owned.get(turnId)
       if (owned && !this.#purged.has(turnId)) this.#write(this.#rewrite(this.#describe(this.#writer.multi(), owned), turnId), turnId)
     }
+    return true
   }
 
-  /** Adopts every turn whose lease lapsed. */
+  /**
+   * Whether a lapsed lease means a dead instance. Not while Redis failed, nor for a lease after:
+   * when Redis itself was away (down, restarted, paused) every lease lapsed meanwhile, and the
+   * instances running those turns get to renew them first.
+   */
+  #mayAdopt(): boolean {
+    return this.#healthySince !== undefined && Date.now() - this.#healthySince >= this.#options.leaseMs
+  }
+
+  /** Adopts every turn whose lease lapsed (called right after a successful renewal of this instance's own). */
   async #sweep(): Promise<void> {
+    if (!this.#mayAdopt()) return
     try {
       await Promise.all((await this.#leases.adopt()).map((turnId) => this.#adoption(turnId)))
     } catch (err) {
+      this.#healthySince = undefined
       this.#options.log.warn({ err }, 'lapsed turn leases not checked')
     }
   }
@@ -278,6 +295,7 @@ export class RedisTurnHub implements TurnHub {
   async #adoptIfLapsed(turnId: string): Promise<boolean> {
     const pending = this.#adopting.get(turnId)
     if (pending) return pending.then(() => true)
+    if (!this.#mayAdopt()) return false
     const [adopted] = await shared(this.#leases.adopt(turnId))
     if (!adopted) return false
     await this.#adoption(turnId)

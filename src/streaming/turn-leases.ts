@@ -57,9 +57,11 @@ export class TurnLeases {
     return Date.now() + this.leaseMs
   }
 
-  /** Renews these running turns' leases; returns the turns Redis forgot (to be written back). */
+  /**
+   * Renews these running turns' leases; returns the turns Redis forgot (to be written back). It
+   * asks Redis even with no turns: the answer tells the hub that Redis is there.
+   */
   async renew(turnIds: readonly string[]): Promise<string[]> {
-    if (turnIds.length === 0) return []
     return (await this.#redis.eval(RENEW, 1, this.key, this.deadline(), this.#keyPrefix, ...turnIds)) as string[]
   }
 

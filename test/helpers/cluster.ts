@@ -33,6 +33,9 @@ export interface TestRedisServer {
   client: Redis
   stop(): Promise<void>
   start(): Promise<void>
+  /** SIGSTOP / SIGCONT: a Redis that hangs, connections open, answering nothing. */
+  pause(): void
+  resume(): void
   /** How many times Redis ran `command` (INFO commandstats), since it last started. */
   calls(command: string): Promise<number>
 }
@@ -67,6 +70,8 @@ export async function startRedisServer(t: Test): Promise<TestRedisServer> {
     client,
     stop,
     start,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async calls(command) {
       const stats = await client.info('commandstats')
       return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
