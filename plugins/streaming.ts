@@ -1,6 +1,7 @@
 import websocket from '@fastify/websocket'
 import fp from 'fastify-plugin'
 import type { TurnHub } from '../src/core/ports.ts'
+import { StorageTurnArchive } from '../src/core/turn-archive.ts'
 import { MemoryTurnHub } from '../src/core/turn-hub.ts'
 import { Heartbeats } from '../src/streaming/heartbeats.ts'
 import { RedisTurnHub } from '../src/streaming/redis-hub.ts'
@@ -27,6 +28,8 @@ export default fp(
         bufferTtlMs: config.streaming.bufferTtlMs,
         // A turn has at most one message event per token, plus metadata, typing, complete, storage.
         maxEventsPerTurn: 2 * config.llm.maxTokens + 16,
+        leaseMs: config.streaming.turnLeaseMs,
+        archive: new StorageTurnArchive(app.storage, app.log),
         log: app.log,
       })
       : new MemoryTurnHub({ bufferTtlMs: config.streaming.bufferTtlMs })
@@ -45,5 +48,5 @@ export default fp(
       },
     })
   },
-  { name: 'streaming', dependencies: ['config', 'redis'] },
+  { name: 'streaming', dependencies: ['config', 'redis', 'storage'] },
 )

@@ -66,6 +66,7 @@ const EnvSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 25000 }),
   STREAM_BUFFER_TTL_MS: Type.Integer({ minimum: 1000, default: 300000 }),
   STREAM_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, default: 1048576 }),
+  TURN_LEASE_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 5000 }),
 
   MODERATION: Type.Enum(['local', 'openai'], { default: 'local' }),
   MODERATION_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 10000, default: 1500 }),
@@ -183,6 +184,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bufferTtlMs: e.STREAM_BUFFER_TTL_MS,
       /** A consumer with more unsent bytes than this is disconnected (it can resume). */
       maxBufferedBytes: e.STREAM_MAX_BUFFERED_BYTES,
+      /** With Redis: a running turn's owner lease; another instance ends the turn (interrupted) once it lapses. */
+      turnLeaseMs: e.TURN_LEASE_MS,
     },
     safety: {
       /** `local`: the gateway's own checks; `openai`: OpenAI's moderation endpoint as well. */

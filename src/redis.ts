@@ -6,13 +6,14 @@ import type { Log } from './core/log.ts'
 /**
  * Commands fail at once while Redis is unreachable instead of queueing (no offline queue, one
  * retry): a rate-limit check lets the request through (skipOnError) rather than stall it, a
- * resume or cancel answers an error rather than hang. ioredis keeps reconnecting, backing off
- * up to 2 s between attempts.
+ * resume or cancel answers an error rather than hang. A command unanswered for 2 s fails too (a
+ * Redis that hangs rather than refuses). ioredis keeps reconnecting, backing off up to 2 s between attempts.
  */
 export const REDIS_OPTIONS: RedisOptions = {
   lazyConnect: true,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
+  commandTimeout: 2000,
   retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
 }
 

@@ -8,15 +8,19 @@ import type { ErrorData } from '../src/core/errors.ts'
 import { EVENT_TYPES, type EventPayloads, type TurnEvent } from '../src/core/events.ts'
 import { silentLog } from '../src/core/log.ts'
 import type { TurnHub, TurnInfo, TurnWriter } from '../src/core/ports.ts'
+import type { Turn } from '../src/core/types.ts'
 import { CANCELLED } from '../src/core/stored-turn.ts'
+import { StorageTurnArchive } from '../src/core/turn-archive.ts'
 import { MemoryTurnHub } from '../src/core/turn-hub.ts'
 import { connectRedis } from '../src/redis.ts'
+import { MemoryStorage } from '../src/storage/memory.ts'
 import { RedisTurnHub } from '../src/streaming/redis-hub.ts'
-import { eventually } from './helpers/stream.ts'
+import { eventually, sleep } from './helpers/stream.ts'
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const prefix = `test-${randomUUID()}:`
 const redis = await connectRedis(REDIS_URL, silentLog)
+const storage = new MemoryStorage()
 t.teardown(async () => {
   const keys = await redis.keys(`${prefix}*`)
   if (keys.length > 0) await redis.del(...keys)
@@ -24,7 +28,9 @@ t.teardown(async () => {
 })
 
 const redisHub = async () => {
-  const hub = await RedisTurnHub.connect({ redis, keyPrefix: prefix, bufferTtlMs: 60_000, maxEventsPerTurn: 100, log: silentLog })
+  const hub = await RedisTurnHub.connect({
+    redis, keyPrefix: prefix, bufferTtlMs: 60_000, maxEventsPerTurn: 100, leaseMs: 5000, archive: new StorageTurnArchive(storage, silentLog), log: silentLog,
+  })
   t.teardown(() => hub.close())
   return hub
 }
@@ -195,6 +201,20 @@ for (const [name, setup] of Object.entries(setups)) {
       t.equal(replay.events.length, 8, 'and stays resumable')
     })
 
+    t.test('a turn marked unstored is unstored for every instance (a retry of its key runs anew); a stored one is not', async (t) => {
+      const failed = info()
+      const log = writer.open(failed, new AbortController())
+      emitTurn(log, failed, 1)
+      log.markUnstored()
+      log.emit('error', { code: 'storage_failed', message: 'not saved', retryable: true })
+      const stored = info()
+      emitTurn(writer.open(stored, new AbortController()), stored)
+      t.equal(await writer.unstored(failed.turnId), true)
+      t.equal(await eventually(async () => (await reader.unstored(failed.turnId)) || undefined), true)
+      t.equal(await reader.unstored(stored.turnId), false)
+      t.equal(reader.restoring, false, 'nothing is being restored')
+    })
+
     t.test('a closed subscription gets nothing more; a throwing listener does not stop the others', async (t) => {
       const turn = info()
       const log = writer.open(turn, new AbortController())
@@ -213,3 +233,97 @@ for (const [name, setup] of Object.entries(setups)) {
     })
   })
 }
+
+/** Redis alone: owner leases. A turn whose hub stops (its instance died) is ended by another. */
+t.test('redis: leases', async (t) => {
+  const LEASE_MS = 200
+  /** Counts the turns stored, so a turn stored twice shows (the memory store itself ignores a second write). */
+  class CountingStorage extends MemoryStorage {
+    saves = 0
+    override async saveTurn(turn: Turn): Promise<void> {
+      this.saves++
+      return super.saveTurn(turn)
+    }
+  }
+  const storage = new CountingStorage()
+  const leaseHub = async () => {
+    const hub = await RedisTurnHub.connect({
+      redis, keyPrefix: prefix, bufferTtlMs: 60_000, maxEventsPerTurn: 100, leaseMs: LEASE_MS, archive: new StorageTurnArchive(storage, silentLog), log: silentLog,
+    })
+    t.teardown(() => hub.close())
+    return hub
+  }
+  const startTurn = async (hub: TurnHub) => {
+    const turn = info()
+    await storage.createSession({ sessionId: turn.sessionId, userId: turn.userId, animalId: turn.animalId, createdAt: turn.createdAt, updatedAt: turn.createdAt, messageCount: 0, totalTokens: 0, totalLatencyMs: 0 })
+    const draft: Turn = {
+      turnId: turn.turnId, sessionId: turn.sessionId, userId: turn.userId, animalId: turn.animalId, clientTurnId: 'key-1', userMessage: 'Hi',
+      reply: '', status: 'failed', createdAt: turn.createdAt, latencyMs: 0, model: turn.model, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+    }
+    const log = hub.open(turn, new AbortController(), draft)
+    emitTurn(log, turn, 4)
+    return { turn, log, draft }
+  }
+
+  t.test('a turn whose instance died is adopted once: followers get interrupted, the partial is stored as failed', async (t) => {
+    const dead = await leaseHub()
+    const [first, second] = [await leaseHub(), await leaseHub()]
+    const { turn } = await startTurn(dead)
+    const followers = [collector(), collector()]
+    await eventually(() => first.attach(turn.turnId, -1, followers[0].listener))
+    await second.attach(turn.turnId, 1, followers[1].listener)
+    await dead.close() // no renewals any more: the lease lapses
+    await Promise.all(followers.map((f) => f.ended()))
+    t.same(followers[0].events.map((e) => e.type), ['metadata', 'typing', 'message', 'message', 'error'])
+    t.same(followers[1].events.map((e) => e.seq), [2, 3, 4], 'a resumed follower too, each event once')
+    t.match(followers[0].events.at(-1), { seq: 4, data: { code: 'interrupted', retryable: true } })
+    t.match(await storage.getTurn(turn.turnId), { status: 'failed', reply: 'Hello there', finishReason: 'interrupted', endSeq: 4 })
+    t.equal(storage.saves, 1, 'stored once, though two instances were there to adopt it')
+    t.equal(await second.unstored(turn.turnId), true, 'its clientTurnId runs anew')
+    t.equal(await first.cancel(turn.turnId), false, 'and there is nothing to cancel')
+  })
+
+  t.test('a turn stored just before its instance died is served as stored: never stored again, its key not freed', async (t) => {
+    const dead = await leaseHub()
+    const other = await leaseHub()
+    const { turn, draft } = await startTurn(dead)
+    const saves = storage.saves
+    await storage.saveTurn({ ...draft, reply: 'Hello there', status: 'complete', finishReason: 'stop', endSeq: 6 })
+    const follower = collector()
+    await eventually(() => other.attach(turn.turnId, 3, follower.listener))
+    await dead.close()
+    await follower.ended()
+    t.same(follower.events.map((e) => [e.seq, e.type]), [[5, 'complete'], [6, 'storage']], 'the stored ending')
+    t.equal(storage.saves, saves + 1, 'stored once')
+    t.equal(await other.unstored(turn.turnId), false, 'a retry of its key gets it')
+  })
+
+  t.test('a running turn is not adopted while its instance renews the lease', async (t) => {
+    const owner = await leaseHub()
+    const other = await leaseHub()
+    const { turn, log } = await startTurn(owner)
+    await sleep(3 * LEASE_MS)
+    t.equal(await other.unstored(turn.turnId), false)
+    t.equal(await other.cancel(turn.turnId), true, 'a cancel still reaches it')
+    log.emit('storage', { stored: true, sessionId: turn.sessionId, turnId: turn.turnId })
+  })
+
+  t.test('a follower whose stream lost its beginning waits for the end, then storage answers it', async (t) => {
+    const owner = await leaseHub()
+    const other = await leaseHub()
+    const { turn, log, draft } = await startTurn(owner)
+    await eventually(() => other.info(turn.turnId))
+    await redis.xtrim(`${prefix}turn:${turn.turnId}`, 'MAXLEN', 1) // only seq 3 is left
+    const follower = collector()
+    await other.attach(turn.turnId, 0, follower.listener)
+    await sleep(3 * LEASE_MS)
+    t.same(follower.events, [], 'nothing yet: the turn is running and its stream cannot serve seq 1')
+    log.emit('typing', { state: 'stop' })
+    const done = { ...draft, reply: 'Hello there', status: 'complete' as const, endSeq: 6 }
+    await storage.saveTurn(done)
+    log.emit('complete', { reply: 'Hello there', usage: done.usage, latencyMs: 0, finishReason: 'stop', model: turn.model })
+    log.emit('storage', { stored: true, sessionId: turn.sessionId, turnId: turn.turnId })
+    await follower.ended()
+    t.same(follower.events.map((e) => [e.seq, e.type]), [[5, 'complete'], [6, 'storage']], 'the stored ending, with the live ids')
+  })
+})

@@ -11,13 +11,12 @@ import { buildMessages } from './prompt.ts'
 import { SafetyLayer, type InputDecision } from './safety/layer.ts'
 import { scrubPersonalDetails } from './safety/scrub.ts'
 import { SEVERITIES, type SafetyFlag } from './safety/types.ts'
-import { CANCELLED, completeData, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
+import { CANCELLED, completeData, INTERRUPTED_REASON, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
 import type { TurnEndObserver, TurnEnding } from './turn-observer.ts'
 import { MemoryTurnSlots, type TurnSlots } from './turn-slots.ts'
 import type { Animal, Caller, Sampling, Session, Turn, TurnStatus } from './types.ts'
 
 export const MAX_MESSAGE_LENGTH = 2000
-const MAX_UNSTORED = 10_000
 
 export interface TurnInput {
   animalId: string
@@ -73,8 +72,6 @@ export class ConversationEngine {
   readonly #running = new Map<string, { done: Promise<void>; abort: AbortController }>()
   /** startTurn calls in progress per (user, clientTurnId): duplicates on this instance wait for the first. */
   readonly #starting = new Map<string, Promise<StartedTurn>>()
-  /** Turns with a clientTurnId that ended without being stored: a retry with that key runs afresh. */
-  readonly #unstored = new Set<string>()
   readonly #endObservers: TurnEndObserver[] = []
   #draining = false
 
@@ -138,21 +135,21 @@ export class ConversationEngine {
     const sessionId = existing?.sessionId ?? randomUUID()
     const info: TurnInfo = { turnId, sessionId, userId: caller.sub, animalId: animal.animalId, animalName: animal.name, model: this.#llm.model, createdAt }
     const abort = new AbortController()
+    const turn: Turn = {
+      turnId, sessionId, userId: caller.sub, animalId: animal.animalId, clientTurnId: input.clientTurnId,
+      userMessage: decision.scrubbed, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.#llm.model,
+      usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+    }
     // The log opens before any further await, so a concurrent retry of the same clientTurnId finds it.
     let writer: TurnWriter
     try {
-      writer = this.#hub.open(info, abort)
+      writer = this.#hub.open(info, abort, { ...turn })
     } catch (err) {
       this.#slots.release(caller.sub, turnId)
       throw err
     }
     try {
       if (!existing) await this.#storage.createSession(newSession(info))
-      const turn: Turn = {
-        turnId, sessionId, userId: caller.sub, animalId: animal.animalId, clientTurnId: input.clientTurnId,
-        userMessage: decision.scrubbed, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.#llm.model,
-        usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
-      }
       const ending: PendingEnding = { animal, newSession: !existing, timing: { startedAt: epochMs(startedAt), endedAt: 0 } }
       const generation = decision.reply === undefined
         ? this.#generate(writer, info, turn, animal, history, abort.signal, startedAt, decision, input.sampling, ending)
@@ -160,8 +157,8 @@ export class ConversationEngine {
       this.#track(caller.sub, turnId, abort, generation)
     } catch (err) {
       this.#slots.release(caller.sub, turnId)
+      writer.markUnstored()
       writer.emit('error', errorData(err))
-      this.#markUnstored(turnId, input.clientTurnId)
       throw err
     }
     return { turnId, sessionId }
@@ -169,15 +166,17 @@ export class ConversationEngine {
 
   /** Who a turn belongs to, from the live log or from storage; undefined when unknown. */
   async describeTurn(turnId: string): Promise<TurnInfo | undefined> {
-    const live = await this.#hub.info(turnId)
+    const live = await this.#hub.info(turnId).catch((err: unknown) => this.#storedOr(turnId, err))
     if (live) return live
     const stored = await this.#storage.getTurn(turnId)
-    return stored && storedTurnInfo(stored, await this.#animalName(stored.animalId))
+    if (stored) return storedTurnInfo(stored, await this.#animalName(stored.animalId))
+    if (this.#hub.restoring) throw new AppError('turn_unavailable', 'Turns are being restored after an outage; retry in a moment')
+    return undefined
   }
 
   /** Replays a turn's events after `afterSeq`, then follows it live. Undefined when unknown. */
   async attach(turnId: string, afterSeq: number, listener: EventListener): Promise<Subscription | undefined> {
-    const live = await this.#hub.attach(turnId, afterSeq, listener)
+    const live = await this.#hub.attach(turnId, afterSeq, listener).catch((err: unknown) => this.#storedOr(turnId, err))
     if (live) return live
     const stored = await this.#storage.getTurn(turnId)
     if (!stored) return undefined
@@ -189,6 +188,12 @@ export class ConversationEngine {
 
   async cancel(turnId: string): Promise<boolean> {
     return this.#hub.cancel(turnId)
+  }
+
+  /** The shared hub failed (Redis is down): a stored turn is still served from storage, else the hub's error stands. */
+  async #storedOr(turnId: string, err: unknown): Promise<undefined> {
+    if (await this.#storage.getTurn(turnId)) return undefined
+    throw err
   }
 
   /**
@@ -313,7 +318,7 @@ export class ConversationEngine {
       writer.emit('storage', storageData(turn))
     } catch (err) {
       this.#log.error({ err, turnId: turn.turnId }, 'reply generated but not stored')
-      this.#markUnstored(turn.turnId, turn.clientTurnId)
+      writer.markUnstored()
       writer.emit('error', { code: 'storage_failed', message: 'The reply could not be saved; please try again', retryable: true })
     } finally {
       this.#reportSafety(turn)
@@ -364,7 +369,7 @@ export class ConversationEngine {
       stored = true
     } catch (storeErr) {
       this.#log.error({ err: storeErr, turnId: turn.turnId }, 'partial turn not stored')
-      this.#markUnstored(turn.turnId, turn.clientTurnId)
+      writer.markUnstored()
     } finally {
       this.#reportSafety(turn)
     }
@@ -395,27 +400,24 @@ export class ConversationEngine {
     const earlier = await this.#liveOrStored(claim.turnId)
     if (earlier) return earlier
     const takeover = await this.#storage.reclaimClientTurn(userId, clientTurnId, claim.turnId, turnId)
-    if (takeover.claimed) {
-      this.#unstored.delete(claim.turnId)
-      return undefined
-    }
+    if (takeover.claimed) return undefined
     // Another instance took the key over a moment ago and has not opened its turn yet.
     const winner = await this.#liveOrStored(takeover.turnId)
     if (!winner) throw new AppError('turn_unavailable', 'This clientTurnId is in use by a turn that is just starting; retry in a moment')
     return winner
   }
 
+  /**
+   * The earlier turn of a clientTurnId, unless it will never be stored as it ran: its storing
+   * failed, or its instance died (then another stored what it had, as interrupted), on any instance.
+   */
   async #liveOrStored(turnId: string): Promise<StartedTurn | undefined> {
-    if (this.#unstored.has(turnId)) return undefined
-    const info = await this.describeTurn(turnId)
-    return info && { turnId, sessionId: info.sessionId }
-  }
-
-  #markUnstored(turnId: string, clientTurnId: string | undefined): void {
-    if (!clientTurnId) return
-    this.#unstored.add(turnId)
-    // Only keys never retried stay here; bound them (the oldest go first).
-    if (this.#unstored.size > MAX_UNSTORED) this.#unstored.delete(this.#unstored.values().next().value!)
+    if (await this.#hub.unstored(turnId)) return undefined
+    const live = await this.#hub.info(turnId)
+    if (live) return { turnId, sessionId: live.sessionId }
+    const stored = await this.#storage.getTurn(turnId)
+    if (!stored || stored.finishReason === INTERRUPTED_REASON) return undefined
+    return { turnId, sessionId: stored.sessionId }
   }
 
   async #animalName(animalId: string): Promise<string> {

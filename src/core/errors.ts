@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   storage_failed: { status: 503, retryable: true },
   storage_unavailable: { status: 503, retryable: true },
   shutting_down: { status: 503, retryable: true },
+  /** The shared turn state (Redis) is unreachable: turns of other instances cannot be followed, cancelled or retried now. */
+  hub_unavailable: { status: 503, retryable: true },
   /** The instance producing the turn died; the partial reply is stored as failed. */
   interrupted: { status: 503, retryable: true },
 } as const satisfies Record<string, { status: number; retryable: boolean }>

@@ -53,13 +53,14 @@ export function isFinalEvent(event: TurnEvent): boolean {
 
 /**
  * The sequence number after which a resuming client wants events: -1 (everything) when no id
- * is given. Throws on an id that is not of this turn, so a client cannot confuse two turns.
+ * is given, or `<turnId>:-1` (the id of a "resume later" error that came before any event).
+ * Throws on an id that is not of this turn, so a client cannot confuse two turns.
  */
 export function seqAfter(turnId: string, lastEventId: string | undefined): number {
   if (lastEventId === undefined || lastEventId === '') return -1
   const sep = lastEventId.lastIndexOf(':')
   const seq = Number(lastEventId.slice(sep + 1))
-  if (sep < 0 || lastEventId.slice(0, sep) !== turnId || !Number.isInteger(seq) || seq < 0) {
+  if (sep < 0 || lastEventId.slice(0, sep) !== turnId || !Number.isInteger(seq) || seq < -1) {
     throw new RangeError(`lastEventId must look like ${turnId}:<seq>`)
   }
   return seq

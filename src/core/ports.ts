@@ -162,6 +162,11 @@ export interface TurnWriter {
    * withdrew text already shown, and a resume from any id must never show it again.
    */
   retractText(): void
+  /**
+   * The turn will not be stored (it failed before, or its storing failed): a retry with its
+   * clientTurnId runs it anew, on any instance. Called before the final event.
+   */
+  markUnstored(): void
   /** Sequence number the next event will get. */
   readonly nextSeq: number
 }
@@ -178,8 +183,11 @@ export interface PurgeTarget {
  * (src/streaming/redis-hub.ts); test/hub-contract.test.ts holds both to this contract.
  */
 export interface TurnHub {
-  /** Starts the log of a new turn; cancel() aborts `abort`. */
-  open(info: TurnInfo, abort: AbortController): TurnWriter
+  /**
+   * Starts the log of a new turn; cancel() aborts `abort`. `draft` is the turn as it would be
+   * stored if it failed now: another instance stores it so (with the text so far) when this one dies.
+   */
+  open(info: TurnInfo, abort: AbortController, draft?: Turn): TurnWriter
   /** The turn's info while its log is buffered, undefined otherwise. */
   info(turnId: string): Promise<TurnInfo | undefined>
   /**
@@ -187,12 +195,38 @@ export interface TurnHub {
    * Undefined when the turn is not buffered.
    */
   attach(turnId: string, afterSeq: number, listener: EventListener): Promise<Subscription | undefined>
-  /** Aborts a running turn. False when it is not running (unknown or already ended). */
+  /** Aborts a running turn. False when it is not running (unknown, already ended, or its instance died). */
   cancel(turnId: string): Promise<boolean>
+  /**
+   * True when the buffered turn will never be stored as it ran (markUnstored, or its instance
+   * died and it was ended for it): a retry with its clientTurnId runs anew.
+   */
+  unstored(turnId: string): Promise<boolean>
+  /**
+   * True for a short while after the shared turn state was lost (a Redis restart): a turn unknown
+   * now may be a running one that its instance has not written back yet.
+   */
+  readonly restoring: boolean
   /**
    * Forgets the matching turns' logs on every instance, aborting those still running, so
    * nothing deleted can be replayed by a resume. Listeners already attached get the turn's end.
    */
   purge(target: PurgeTarget): Promise<void>
   close(): Promise<void>
+}
+
+/**
+ * What the Redis hub asks storage when it ends a turn for an instance that died, or replays a
+ * turn whose stream lost events (src/core/turn-archive.ts).
+ */
+export interface TurnArchive {
+  /** The stored turn's events as a resume from storage gets them (opening and ending); undefined when not stored. */
+  storedEvents(turnId: string): Promise<TurnEvent[] | undefined>
+  /**
+   * Ends an orphaned turn whose log reached `nextSeq`: a turn stored already keeps its stored
+   * ending; otherwise the partial reply is stored as failed (interrupted). Returns the final
+   * events still to append (seq >= nextSeq), and whether the turn was stored before (then a
+   * retry of its clientTurnId gets it, as from any turn stored as it ran).
+   */
+  endOrphan(draft: Turn, partialReply: string, nextSeq: number): Promise<{ events: TurnEvent[]; storedBefore: boolean }>
 }

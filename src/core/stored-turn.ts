@@ -56,8 +56,15 @@ export function storageData(turn: Turn): EventPayloads['storage'] {
 
 export const CANCELLED: ErrorData = { code: 'cancelled', message: 'The turn was cancelled', retryable: false }
 
+export const INTERRUPTED: ErrorData = {
+  code: 'interrupted', message: 'The server writing this reply stopped; please send the message again', retryable: true,
+}
+
+/** The finishReason of a turn another instance stored for its dead one: its clientTurnId may run anew. */
+export const INTERRUPTED_REASON = 'interrupted'
+
 function endedWithoutReply(turn: Turn): ErrorData {
-  return turn.status === 'cancelled'
-    ? CANCELLED
-    : { code: 'upstream_failed', message: 'The turn failed before it was complete', retryable: true }
+  if (turn.status === 'cancelled') return CANCELLED
+  if (turn.finishReason === INTERRUPTED_REASON) return INTERRUPTED
+  return { code: 'upstream_failed', message: 'The turn failed before it was complete', retryable: true }
 }

@@ -11,6 +11,7 @@ class TurnLog implements TurnWriter {
   readonly listeners = new Set<EventListener>()
   readonly abort: AbortController
   ended = false
+  unstored = false
   readonly #onEnd: () => void
 
   constructor(info: TurnInfo, abort: AbortController, onEnd: () => void) {
@@ -40,6 +41,10 @@ class TurnLog implements TurnWriter {
     for (const [seq, event] of this.events.entries()) {
       if (event.type === 'message') this.events[seq] = createEvent(this.info.turnId, seq, 'message', { delta: '', index: event.data.index })
     }
+  }
+
+  markUnstored(): void {
+    this.unstored = true
   }
 
   subscribe(afterSeq: number, listener: EventListener): Subscription {
@@ -85,6 +90,8 @@ export class MemoryTurnHub implements TurnHub {
   #finishedBytes = 0
   readonly #bufferTtlMs: number
   readonly #limits: typeof FINISHED_LOG_LIMITS
+  /** One instance: nothing is shared, so nothing is ever restored. */
+  readonly restoring = false
 
   constructor(options: { bufferTtlMs: number; limits?: Partial<typeof FINISHED_LOG_LIMITS> }) {
     this.#bufferTtlMs = options.bufferTtlMs
@@ -120,6 +127,10 @@ export class MemoryTurnHub implements TurnHub {
     if (!log || log.ended) return false
     log.abort.abort()
     return true
+  }
+
+  async unstored(turnId: string): Promise<boolean> {
+    return this.#logs.get(turnId)?.unstored ?? false
   }
 
   async purge(target: PurgeTarget): Promise<void> {

@@ -35,6 +35,7 @@ const OPENAI_ERROR_TYPES = {
   storage_failed: 'server_error',
   storage_unavailable: 'server_error',
   shutting_down: 'server_error',
+  hub_unavailable: 'server_error',
   interrupted: 'server_error',
 } as const satisfies Record<ErrorCode, OpenAiErrorType>
 
