@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { contextTurns } from './context.ts'
-import { AppError, badRequest, ContentFilterError, errorData, notFound, type ErrorData } from './errors.ts'
+import { AppError, badRequest, ContentFilterError, errorData, notFound, shuttingDown, type ErrorData } from './errors.ts'
 import type { Log } from './log.ts'
 import type { EventListener, LlmProvider, StoragePort, Subscription, TurnHub, TurnInfo, TurnWriter } from './ports.ts'
 import { buildMessages } from './prompt.ts'
@@ -55,7 +55,7 @@ export interface EngineOptions {
 /** The `model` of a turn the safety layer answered itself (support or redirect). */
 export const SAFETY_MODEL = 'safety'
 
-const SHUTTING_DOWN: ErrorData = { code: 'shutting_down', message: 'The server is restarting; please send the message again', retryable: true }
+const SHUTTING_DOWN: ErrorData = errorData(shuttingDown())
 
 /** Why a turn's abort controller fired: a client's cancel, or the server shutting down. */
 class ShutdownAbort extends Error {}
@@ -110,7 +110,7 @@ export class ConversationEngine {
 
   async #beginTurn(caller: Caller, input: TurnInput): Promise<StartedTurn> {
     const startedAt = performance.now()
-    if (this.#draining) throw new AppError('shutting_down', SHUTTING_DOWN.message)
+    if (this.#draining) throw shuttingDown()
     const message = normalizeMessage(input.message)
     // Every read the prompt needs, at once: each is a storage round trip before the model is asked.
     // The context is read before the session's owner is checked, and dropped if the check fails.
