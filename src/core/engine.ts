@@ -12,6 +12,7 @@ import { SafetyLayer, type InputDecision } from './safety/layer.ts'
 import { scrubPersonalDetails } from './safety/scrub.ts'
 import { SEVERITIES, type SafetyFlag } from './safety/types.ts'
 import { CANCELLED, completeData, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
+import { TurnPurged } from './turn-hub.ts'
 import type { TurnEndObserver, TurnEnding } from './turn-observer.ts'
 import { MemoryTurnSlots, type TurnSlots } from './turn-slots.ts'
 import type { Animal, Caller, Sampling, Session, Turn, TurnStatus } from './types.ts'
@@ -120,14 +121,17 @@ export class ConversationEngine {
       input.sessionId ? contextTurns(this.#storage, input.sessionId, this.#contextMessages) : [],
     ])
     if (!animal) throw notFound(`animal '${input.animalId}'`, 'animalId')
-    const existing = input.sessionId ? ownSession(caller, input.sessionId, session, animal) : undefined
+    // A session that is not stored may only be named by a retry of its first turn (see below).
+    const existing = input.sessionId && (session || !input.clientTurnId) ? ownSession(caller, input.sessionId, session, animal) : undefined
     // Before anything is stored or asked: the message is classified and its personal details scrubbed.
     const decision = await this.#safety.checkInput(message, animal.name)
 
     const turnId = randomUUID()
+    let replaced: TurnInfo | undefined
     if (input.clientTurnId) {
-      const earlier = await this.#claim(caller.sub, input.clientTurnId, turnId)
-      if (earlier) return earlier
+      const claim = await this.#claim(caller.sub, input.clientTurnId, turnId)
+      if ('earlier' in claim) return claim.earlier
+      replaced = claim.replaced
     }
     // The slot is taken in the same step as the count; every path below gives it back or tracks the turn.
     if (!(await this.#slots.acquire(caller.sub, turnId, this.#maxPerUser))) {
@@ -135,7 +139,7 @@ export class ConversationEngine {
     }
 
     const createdAt = new Date().toISOString()
-    const sessionId = existing?.sessionId ?? randomUUID()
+    const sessionId = existing?.sessionId ?? (await this.#unstoredSession(caller, input, animal, replaced)) ?? randomUUID()
     const info: TurnInfo = { turnId, sessionId, userId: caller.sub, animalId: animal.animalId, animalName: animal.name, model: this.#llm.model, createdAt }
     const abort = new AbortController()
     // The log opens before any further await, so a concurrent retry of the same clientTurnId finds it.
@@ -147,7 +151,8 @@ export class ConversationEngine {
       throw err
     }
     try {
-      if (!existing) await this.#storage.createSession(newSession(info))
+      // A new session is stored with its first turn (saveTurn): a first turn that fails before
+      // it is stored leaves no empty session behind.
       const turn: Turn = {
         turnId, sessionId, userId: caller.sub, animalId: animal.animalId, clientTurnId: input.clientTurnId,
         userMessage: decision.scrubbed, reply: '', status: 'failed', createdAt, latencyMs: 0, model: this.#llm.model,
@@ -308,7 +313,7 @@ export class ConversationEngine {
     turn.endSeq = writer.nextSeq
     let stored = false
     try {
-      await this.#storage.saveTurn(turn)
+      await this.#storage.saveTurn(turn, ending.newSession ? newSession(turn) : undefined)
       stored = true
       writer.emit('storage', storageData(turn))
     } catch (err) {
@@ -350,6 +355,8 @@ export class ConversationEngine {
     writer: TurnWriter, turn: Turn, reply: string, startedAt: number, signal: AbortSignal, err: unknown, ending: PendingEnding,
   ): Promise<void> {
     const shutdown = signal.aborted && signal.reason instanceof ShutdownAbort
+    // Its conversation was erased while it ran: nothing of it may be stored again.
+    const purged = signal.aborted && signal.reason instanceof TurnPurged
     turn.status = signal.aborted && !shutdown ? 'cancelled' : 'failed'
     turn.reply = reply
     turn.latencyMs = Math.round(performance.now() - startedAt)
@@ -360,12 +367,14 @@ export class ConversationEngine {
     if (!signal.aborted) this.#log.warn({ err, turnId: turn.turnId }, 'turn failed')
     let stored = false
     try {
-      await this.#storage.saveTurn(turn)
-      stored = true
+      if (!purged) {
+        await this.#storage.saveTurn(turn, ending.newSession ? newSession(turn) : undefined)
+        stored = true
+      }
     } catch (storeErr) {
       this.#log.error({ err: storeErr, turnId: turn.turnId }, 'partial turn not stored')
-      this.#markUnstored(turn.turnId, turn.clientTurnId)
     } finally {
+      if (!stored) this.#markUnstored(turn.turnId, turn.clientTurnId)
       this.#reportSafety(turn)
     }
     writer.emit('error', errorEvent)
@@ -389,20 +398,39 @@ export class ConversationEngine {
    * will never be stored (its storing failed, or it never started) hands the key over, so a
    * retry after storage_failed runs the turn again rather than replaying the failure forever.
    */
-  async #claim(userId: string, clientTurnId: string, turnId: string): Promise<StartedTurn | undefined> {
+  async #claim(userId: string, clientTurnId: string, turnId: string): Promise<{ earlier: StartedTurn } | { replaced?: TurnInfo }> {
     const claim = await this.#storage.claimClientTurn(userId, clientTurnId, turnId)
-    if (claim.claimed) return undefined
+    if (claim.claimed) return {}
     const earlier = await this.#liveOrStored(claim.turnId)
-    if (earlier) return earlier
+    if (earlier) return { earlier }
     const takeover = await this.#storage.reclaimClientTurn(userId, clientTurnId, claim.turnId, turnId)
     if (takeover.claimed) {
       this.#unstored.delete(claim.turnId)
-      return undefined
+      // What the turn it replaces was about, while its log is buffered (#unstoredSession).
+      return { replaced: await this.#hub.info(claim.turnId) }
     }
     // Another instance took the key over a moment ago and has not opened its turn yet.
     const winner = await this.#liveOrStored(takeover.turnId)
     if (!winner) throw new AppError('turn_unavailable', 'This clientTurnId is in use by a turn that is just starting; retry in a moment')
-    return winner
+    return { earlier: winner }
+  }
+
+  /**
+   * The session a retry goes on with when the turn it replaces (same clientTurnId, never stored)
+   * was the first of a session that was therefore never stored either: the retry continues that
+   * session (with or without naming it), rather than starting yet another. A session that is not
+   * stored is otherwise unknown (404).
+   */
+  async #unstoredSession(caller: Caller, input: TurnInput, animal: Animal, replaced: TurnInfo | undefined): Promise<string | undefined> {
+    const same = replaced !== undefined && replaced.userId === caller.sub && replaced.animalId === animal.animalId &&
+      (input.sessionId === undefined || input.sessionId === replaced.sessionId)
+    if (input.sessionId !== undefined) {
+      // Named but not found at the start (a stored one was `existing`).
+      if (!same) throw notFound(`session '${input.sessionId}'`, 'sessionId')
+      return input.sessionId
+    }
+    if (!same || (await this.#storage.getSession(replaced.sessionId))) return undefined
+    return replaced.sessionId
   }
 
   async #liveOrStored(turnId: string): Promise<StartedTurn | undefined> {
@@ -480,9 +508,10 @@ function ownSession(caller: Caller, sessionId: string, session: Session | undefi
   return session
 }
 
-function newSession(info: TurnInfo): Session {
+/** The session a first turn opens, as saveTurn stores it with the turn (which brings the counts). */
+function newSession(turn: Turn): Session {
   return {
-    sessionId: info.sessionId, userId: info.userId, animalId: info.animalId, createdAt: info.createdAt,
-    updatedAt: info.createdAt, messageCount: 0, totalTokens: 0, totalLatencyMs: 0,
+    sessionId: turn.sessionId, userId: turn.userId, animalId: turn.animalId, createdAt: turn.createdAt,
+    updatedAt: turn.createdAt, messageCount: 0, totalTokens: 0, totalLatencyMs: 0,
   }
 }
