@@ -139,7 +139,7 @@ export class ConversationEngine {
     }
 
     const createdAt = new Date().toISOString()
-    const sessionId = existing?.sessionId ?? (await this.#unstoredSession(caller, input, animal, replaced)) ?? randomUUID()
+    const sessionId = existing?.sessionId ?? this.#retriedSession(caller, input, animal, replaced) ?? randomUUID()
     const info: TurnInfo = { turnId, sessionId, userId: caller.sub, animalId: animal.animalId, animalName: animal.name, model: this.#llm.model, createdAt }
     const abort = new AbortController()
     // The log opens before any further await, so a concurrent retry of the same clientTurnId finds it.
@@ -403,11 +403,13 @@ export class ConversationEngine {
     if (claim.claimed) return {}
     const earlier = await this.#liveOrStored(claim.turnId)
     if (earlier) return { earlier }
+    // What the turn to be replaced was about, while its log is buffered (#retriedSession). Read
+    // before the takeover: after it, no await may come before the new turn's log opens.
+    const replaced = await this.#hub.info(claim.turnId)
     const takeover = await this.#storage.reclaimClientTurn(userId, clientTurnId, claim.turnId, turnId)
     if (takeover.claimed) {
       this.#unstored.delete(claim.turnId)
-      // What the turn it replaces was about, while its log is buffered (#unstoredSession).
-      return { replaced: await this.#hub.info(claim.turnId) }
+      return { replaced }
     }
     // Another instance took the key over a moment ago and has not opened its turn yet.
     const winner = await this.#liveOrStored(takeover.turnId)
@@ -416,21 +418,16 @@ export class ConversationEngine {
   }
 
   /**
-   * The session a retry goes on with when the turn it replaces (same clientTurnId, never stored)
-   * was the first of a session that was therefore never stored either: the retry continues that
-   * session (with or without naming it), rather than starting yet another. A session that is not
-   * stored is otherwise unknown (404).
+   * The session of a retry that did not find its session stored: the session of the turn it
+   * replaces (same clientTurnId, never stored), named or not. When that turn was a session's
+   * first, the session was never stored either, and the retry goes on in it rather than starting
+   * yet another. A session that is not stored is otherwise unknown (404); undefined: a new one.
    */
-  async #unstoredSession(caller: Caller, input: TurnInput, animal: Animal, replaced: TurnInfo | undefined): Promise<string | undefined> {
+  #retriedSession(caller: Caller, input: TurnInput, animal: Animal, replaced: TurnInfo | undefined): string | undefined {
     const same = replaced !== undefined && replaced.userId === caller.sub && replaced.animalId === animal.animalId &&
       (input.sessionId === undefined || input.sessionId === replaced.sessionId)
-    if (input.sessionId !== undefined) {
-      // Named but not found at the start (a stored one was `existing`).
-      if (!same) throw notFound(`session '${input.sessionId}'`, 'sessionId')
-      return input.sessionId
-    }
-    if (!same || (await this.#storage.getSession(replaced.sessionId))) return undefined
-    return replaced.sessionId
+    if (input.sessionId !== undefined && !same) throw notFound(`session '${input.sessionId}'`, 'sessionId')
+    return same ? replaced.sessionId : undefined
   }
 
   async #liveOrStored(turnId: string): Promise<StartedTurn | undefined> {
