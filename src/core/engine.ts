@@ -133,13 +133,13 @@ export class ConversationEngine {
       if ('earlier' in claim) return claim.earlier
       replaced = claim.replaced
     }
+    const sessionId = existing?.sessionId ?? this.#retriedSession(caller, input, animal, replaced) ?? randomUUID()
     // The slot is taken in the same step as the count; every path below gives it back or tracks the turn.
     if (!(await this.#slots.acquire(caller.sub, turnId, this.#maxPerUser))) {
       throw new AppError('too_many_turns', `At most ${this.#maxPerUser} turns may run at once; wait for one to finish`)
     }
 
     const createdAt = new Date().toISOString()
-    const sessionId = existing?.sessionId ?? this.#retriedSession(caller, input, animal, replaced) ?? randomUUID()
     const info: TurnInfo = { turnId, sessionId, userId: caller.sub, animalId: animal.animalId, animalName: animal.name, model: this.#llm.model, createdAt }
     const abort = new AbortController()
     // The log opens before any further await, so a concurrent retry of the same clientTurnId finds it.
