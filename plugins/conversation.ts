@@ -6,7 +6,6 @@ import { MemoryTurnSlots } from '../src/core/turn-slots.ts'
 import { TurnService } from '../src/core/turns.ts'
 import { RedisTurnSlots } from '../src/limits/redis-turn-slots.ts'
 import { OpenAiModeration } from '../src/llm/openai-moderation.ts'
-import { CLOSE_RESTARTING } from '../src/streaming/ws-session.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,13 +45,6 @@ export default fp(
     app.decorate('engine', engine)
     app.decorate('access', access)
     app.decorate('turns', new TurnService(engine, access))
-    // Shutdown. preClose runs while the server still holds its connections but already answers
-    // new requests (and WebSocket upgrades) with 503: running turns finish and are stored, their
-    // streams end, then kiosk sockets are told to reconnect elsewhere (1012). Storage closes later.
-    app.addHook('preClose', async () => {
-      await engine.drain(config.streaming.shutdownGraceMs)
-      for (const socket of app.websocketServer.clients) socket.close(CLOSE_RESTARTING, 'server restarting; reconnect and resume')
-    })
   },
   { name: 'conversation', dependencies: ['config', 'redis', 'storage', 'llm', 'streaming', 'safety-alerts'] },
 )

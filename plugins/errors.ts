@@ -22,7 +22,8 @@ export default fp(
     const { bodyLimitBytes } = app.config.limits
     app.setErrorHandler((err: FastifyError, request, reply) => {
       const { status, body } = httpError(asAppError(err, request, bodyLimitBytes))
-      if (status >= 500) {
+      // A draining instance refuses every request: that is no news worth a line each.
+      if (status >= 500 && !(err instanceof AppError && err.code === 'shutting_down')) {
         if (err instanceof AppError) request.log.warn({ err }, err.message)
         else request.log.error({ err }, 'unhandled error')
       }

@@ -5,11 +5,14 @@ import { StorageTurnArchive } from '../src/core/turn-archive.ts'
 import { MemoryTurnHub } from '../src/core/turn-hub.ts'
 import { Heartbeats } from '../src/streaming/heartbeats.ts'
 import { RedisTurnHub } from '../src/streaming/redis-hub.ts'
+import type { KioskSocket } from '../src/streaming/ws-session.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     turnHub: TurnHub
     heartbeats: Heartbeats
+    /** Every open /ws socket (src/routes/ws.ts adds and removes them): a drain tells each to reconnect elsewhere. */
+    kioskSockets: Set<KioskSocket>
   }
 }
 
@@ -38,10 +41,11 @@ export default fp(
     const heartbeats = new Heartbeats(config.streaming.heartbeatMs)
     app.decorate('heartbeats', heartbeats)
     app.addHook('onClose', () => heartbeats.close())
+    app.decorate('kioskSockets', new Set<KioskSocket>())
     await app.register(websocket, {
       options: { maxPayload: config.limits.wsMaxPayloadBytes },
-      // On shutdown new sockets are refused at once (Node drops upgrades nobody listens to), while
-      // open ones stay until running turns drain, then get close code 1012 (plugins/conversation.ts).
+      // Open sockets were closed by the drain (plugins/shutdown.ts), which also answered upgrades
+      // with shutting_down; once the app closes, upgrades are dropped (nobody listens to them).
       preClose: (done) => {
         app.server.removeAllListeners('upgrade')
         done()

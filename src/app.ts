@@ -20,6 +20,7 @@ import rateLimitPlugin from '../plugins/rate-limit.ts'
 import redisPlugin from '../plugins/redis.ts'
 import safetyAlertsPlugin from '../plugins/safety-alerts.ts'
 import securityPlugin from '../plugins/security.ts'
+import shutdownPlugin from '../plugins/shutdown.ts'
 import storagePlugin from '../plugins/storage.ts'
 import streamingPlugin from '../plugins/streaming.ts'
 import telemetryPlugin from '../plugins/telemetry.ts'
@@ -55,6 +56,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     clientErrorHandler,
     // One access-log line per request instead of Fastify's two (see AccessLog).
     logController: new AccessLog(),
+    // While closing, requests get the drain's shutting_down answer (plugins/shutdown.ts), not Fastify's bare 503.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>()
   // TypeBox validates requests: bodies exactly as sent, query strings and params from their plain spelling.
   app.setValidatorCompiler(validatorCompiler)
@@ -64,6 +67,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
 
   await app.register(configPlugin, { config })
   await app.register(errorsPlugin)
+  // Its onRequest hook refuses requests while draining, before any other hook (rate limits, auth).
+  await app.register(shutdownPlugin)
   await app.register(redisPlugin)
   await app.register(securityPlugin)
   // Before any route, so the per-IP limit covers them all (docs and metrics included).

@@ -1,5 +1,6 @@
 // Entry point: `npm start`. Validates the environment, builds the app, listens, and closes
-// gracefully on SIGTERM/SIGINT (running turns finish and are stored first).
+// gracefully on SIGTERM/SIGINT: app.drain() (running turns finish and are stored first, for as
+// long as SHUTDOWN_GRACE_MS allows), then app.close(); exit 0.
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
@@ -13,10 +14,18 @@ try {
   process.exit(1)
 }
 
+/**
+ * After the grace period: storing the turns it cut off (a few storage calls of at most
+ * CALL_DEADLINE_MS each), kiosk sockets answering their close, and closing storage and Redis.
+ * Past it the process exits 1 anyway.
+ */
+const AFTER_GRACE_MS = 15_000
+
 const app = await buildApp(config)
-closeWithGrace({ delay: config.streaming.shutdownGraceMs + 5000 }, async ({ signal, err }) => {
+closeWithGrace({ delay: config.streaming.shutdownGraceMs + AFTER_GRACE_MS }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an error')
-  else app.log.info({ signal }, 'closing')
+  else app.log.info({ signal }, 'draining')
+  await app.drain()
   await app.close()
 })
 await app.listen({ port: config.port, host: config.host })

@@ -309,11 +309,11 @@ t.test('errors arrive as the SDK\'s error classes, in OpenAI\'s envelope', async
   fake.enqueue({ kind: 'status', status: 429 })
   t.match(await ask({}), { status: 503, code: 'upstream_rate_limited', type: 'server_error' }, 'the upstream\'s 429 is our 503: the gateway is overloaded, not the caller')
 
-  const { createSession } = app.storage
-  app.storage.createSession = async () => { throw new StorageUnavailableError() }
-  t.teardown(() => { app.storage.createSession = createSession })
+  const { getAnimal } = app.storage
+  app.storage.getAnimal = async () => { throw new StorageUnavailableError() }
+  t.teardown(() => { app.storage.getAnimal = getAnimal })
   const storage = await ask({})
-  app.storage.createSession = createSession
+  app.storage.getAnimal = getAnimal
   t.ok(storage instanceof InternalServerError, 'storage down: InternalServerError')
   t.match(storage, { status: 503, code: 'storage_unavailable', type: 'server_error' })
 

@@ -1,7 +1,8 @@
 // The StoragePort contract, run against both adapters (DynamoStorage over dynalite, and
-// MemoryStorage), so the two keep the same semantics.
+// MemoryStorage), so the two keep the same semantics. The first-turn save runs on moto too: its
+// TransactWriteItems is the path AWS takes (dynalite has none; the adapter then writes in turn).
 import { randomUUID } from 'node:crypto'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { loadConfig } from '../src/config.ts'
 import { AppError } from '../src/core/errors.ts'
 import type { StoragePort } from '../src/core/ports.ts'
@@ -13,27 +14,31 @@ import { DynamoStorage } from '../src/storage/dynamo.ts'
 import { MemoryStorage } from '../src/storage/memory.ts'
 import { ensureTables } from '../src/storage/tables.ts'
 import { startDynalite } from './helpers/dynalite.ts'
+import { startMoto } from './helpers/moto.ts'
 
 const dynalite = await startDynalite()
 t.teardown(() => dynalite.close())
 
+/** Fresh, empty DynamoStorage: a new set of tables on the endpoint. */
+async function dynamoStorage(endpoint: string): Promise<DynamoStorage> {
+  const prefix = `t${randomUUID().slice(0, 8)}`
+  const config = loadConfig({
+    DYNAMODB_ENDPOINT: endpoint,
+    CONVERSATION_DYNAMO_TABLE_NAME: `${prefix}-conversations`,
+    CONVERSATION_SESSION_TABLE_NAME: `${prefix}-sessions`,
+    ANIMAL_DYNAMO_TABLE_NAME: `${prefix}-animals`,
+    FAMILY_DYNAMO_TABLE_NAME: `${prefix}-families`,
+    SAFETY_DYNAMO_TABLE_NAME: `${prefix}-safety`,
+  })
+  const client = createDynamoClient({ endpoint })
+  await ensureTables(client, config)
+  return new DynamoStorage({ client, tables: config.storage.tables, retentionDays: config.storage.retentionDays })
+}
+
 /** Fresh, empty storage: for DynamoDB, a new set of tables on the shared dynalite. */
 const adapters: Record<string, () => Promise<StoragePort>> = {
   memory: async () => new MemoryStorage(),
-  dynamodb: async () => {
-    const prefix = `t${randomUUID().slice(0, 8)}`
-    const config = loadConfig({
-      DYNAMODB_ENDPOINT: dynalite.endpoint,
-      CONVERSATION_DYNAMO_TABLE_NAME: `${prefix}-conversations`,
-      CONVERSATION_SESSION_TABLE_NAME: `${prefix}-sessions`,
-      ANIMAL_DYNAMO_TABLE_NAME: `${prefix}-animals`,
-      FAMILY_DYNAMO_TABLE_NAME: `${prefix}-families`,
-      SAFETY_DYNAMO_TABLE_NAME: `${prefix}-safety`,
-    })
-    const client = createDynamoClient({ endpoint: dynalite.endpoint })
-    await ensureTables(client, config)
-    return new DynamoStorage({ client, tables: config.storage.tables, retentionDays: config.storage.retentionDays })
-  },
+  dynamodb: () => dynamoStorage(dynalite.endpoint),
 }
 
 // Fixed, increasing timestamps: ordering never depends on the clock.
@@ -89,8 +94,45 @@ const NAME_AND_SWEARING: TurnSafety = {
 const lion: Animal = { animalId: 'lion', name: 'Leo', species: 'lion', personality: 'proud', facts: ['Lions sleep a lot.'] }
 const otter: Animal = { animalId: 'otter', name: 'Olly', species: 'otter', personality: 'playful', facts: ['Otters hold hands.'] }
 
+/** A first turn stores its session with it: no session exists before, or after a failed save. */
+function firstTurnContract(t: Test, open: () => Promise<StoragePort>): void {
+  t.test('a first turn creates its session in the same save; a retry of it goes on in that session', async (t) => {
+    const storage = await open()
+    const session = makeSession()
+    const first = makeTurn(session, { clientTurnId: 'k1' })
+    t.equal(await storage.getSession(session.sessionId), undefined, 'nothing is stored before the first save')
+    await storage.saveTurn(first, session)
+    await storage.saveTurn(first, session) // a retried save counts once
+    t.match(await storage.getSession(session.sessionId), {
+      sessionId: session.sessionId, userId: 'alice', animalId: 'lion', createdAt: session.createdAt, updatedAt: first.createdAt,
+      messageCount: 2, totalTokens: 15, totalLatencyMs: 100, lastModel: 'test-model',
+    })
+    t.same((await storage.listSessions({ userId: 'alice', limit: 10 })).items.map((s) => s.sessionId), [session.sessionId], 'listed like any session')
+
+    // A same-key retry whose first attempt was stored after all (its answer was lost): counted on.
+    const retry = makeTurn(session, { clientTurnId: 'k1' })
+    await storage.saveTurn(retry, session)
+    t.match(await storage.getSession(session.sessionId), { messageCount: 4, createdAt: session.createdAt, updatedAt: retry.createdAt })
+    t.same((await storage.listTurns(session.sessionId, { limit: 10 })).items.map((turn) => turn.turnId), [first.turnId, retry.turnId])
+
+    const mallory = { ...session, userId: 'mallory' }
+    const err = await failure(storage.saveTurn(makeTurn(mallory), mallory))
+    t.ok(err instanceof AppError && err.code === 'not_found', 'another user\'s session is not theirs to write')
+    t.match(await storage.getSession(session.sessionId), { userId: 'alice', messageCount: 4 })
+    const orphan = await failure(storage.saveTurn(makeTurn(makeSession())))
+    t.ok(orphan instanceof AppError && orphan.code === 'not_found', 'without newSession a missing session is still a 404')
+    t.same((await storage.listSessions({ userId: 'alice', limit: 10 })).items.length, 1)
+  })
+}
+
+t.test('on moto (TransactWriteItems)', async (t) => {
+  const moto = await startMoto(t)
+  firstTurnContract(t, () => dynamoStorage(moto.endpoint))
+})
+
 for (const [name, open] of Object.entries(adapters)) {
   t.test(name, async (t) => {
+    firstTurnContract(t, open)
     t.test('saveTurn stores the turn and keeps the session bookkeeping', async (t) => {
       const storage = await open()
       const session = makeSession()

@@ -36,18 +36,26 @@ const post = (body: object, headers: Record<string, string> = {}) => fetch(`${ur
 const ready = () => fetch(`${url}/readyz`, { signal: AbortSignal.timeout(PATIENCE_MS) })
 
 t.test('storage down: 503 with a clear message; back up: both recover without a restart', async (t) => {
-  t.equal((await post({ animalId: 'lion', message: 'Hi!' })).status, 200)
+  const first = await post({ animalId: 'lion', message: 'Hi!' })
+  t.equal(first.status, 200)
+  const session = (await json(first)).sessionId
   t.equal((await ready()).status, 200)
 
   await dynalite.stop()
-  const turn = await post({ animalId: 'lion', message: 'Are you there?' })
+  // A turn in a session reads it before the model is asked: refused at once.
+  const turn = await post({ animalId: 'lion', message: 'Are you there?', sessionId: session })
   t.equal(turn.status, 503)
   t.match(await json(turn), { error: 'storage_unavailable', message: /storage/i, retryable: true })
   const readiness = await ready()
   t.equal(readiness.status, 503)
   t.match(await json(readiness), { status: 'unavailable', storage: 'dynamodb', message: /storage/i })
-  const sse = await post({ animalId: 'lion', message: 'Are you there?' }, { accept: 'text/event-stream' })
+  const sse = await post({ animalId: 'lion', message: 'Are you there?', sessionId: session }, { accept: 'text/event-stream' })
   t.equal(sse.status, 503, 'a refused SSE turn is a plain 503 too')
+  // A new session's first turn reads nothing (the animal is cached; the session is written with
+  // the turn): it is answered, and ends with storage_failed, leaving nothing behind.
+  const fresh = await post({ animalId: 'lion', message: 'Is anyone there?' })
+  t.equal(fresh.status, 503)
+  t.match(await json(fresh), { error: 'storage_failed', retryable: true })
 
   await dynalite.restart()
   t.equal((await ready()).status, 200, 'ready again')

@@ -4,14 +4,15 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { contextTurns } from './context.ts'
-import { AppError, badRequest, ContentFilterError, errorData, notFound, type ErrorData } from './errors.ts'
+import { AppError, badRequest, ContentFilterError, errorData, notFound, shuttingDown, type ErrorData } from './errors.ts'
 import type { Log } from './log.ts'
 import type { EventListener, LlmProvider, StoragePort, Subscription, TurnHub, TurnInfo, TurnWriter } from './ports.ts'
 import { buildMessages } from './prompt.ts'
 import { SafetyLayer, type InputDecision } from './safety/layer.ts'
 import { scrubPersonalDetails } from './safety/scrub.ts'
 import { SEVERITIES, type SafetyFlag } from './safety/types.ts'
-import { CANCELLED, completeData, INTERRUPTED_REASON, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
+import { CANCELLED, completeData, firstTurnSession, INTERRUPTED_REASON, metadataData, storageData, storedTurnEvents, storedTurnInfo } from './stored-turn.ts'
+import { TurnPurged } from './turn-hub.ts'
 import type { TurnEndObserver, TurnEnding } from './turn-observer.ts'
 import { MemoryTurnSlots, type TurnSlots } from './turn-slots.ts'
 import type { Animal, Caller, Sampling, Session, Turn, TurnStatus } from './types.ts'
@@ -54,7 +55,7 @@ export interface EngineOptions {
 /** The `model` of a turn the safety layer answered itself (support or redirect). */
 export const SAFETY_MODEL = 'safety'
 
-const SHUTTING_DOWN: ErrorData = { code: 'shutting_down', message: 'The server is restarting; please send the message again', retryable: true }
+const SHUTTING_DOWN: ErrorData = errorData(shuttingDown())
 
 /** Why a turn's abort controller fired: a client's cancel, or the server shutting down. */
 class ShutdownAbort extends Error {}
@@ -107,7 +108,7 @@ export class ConversationEngine {
 
   async #beginTurn(caller: Caller, input: TurnInput): Promise<StartedTurn> {
     const startedAt = performance.now()
-    if (this.#draining) throw new AppError('shutting_down', SHUTTING_DOWN.message)
+    if (this.#draining) throw shuttingDown()
     const message = normalizeMessage(input.message)
     // Every read the prompt needs, at once: each is a storage round trip before the model is asked.
     // The context is read before the session's owner is checked, and dropped if the check fails.
@@ -117,22 +118,25 @@ export class ConversationEngine {
       input.sessionId ? contextTurns(this.#storage, input.sessionId, this.#contextMessages) : [],
     ])
     if (!animal) throw notFound(`animal '${input.animalId}'`, 'animalId')
-    const existing = input.sessionId ? ownSession(caller, input.sessionId, session, animal) : undefined
+    // A session that is not stored may only be named by a retry of its first turn (see below).
+    const existing = input.sessionId && (session || !input.clientTurnId) ? ownSession(caller, input.sessionId, session, animal) : undefined
     // Before anything is stored or asked: the message is classified and its personal details scrubbed.
     const decision = await this.#safety.checkInput(message, animal.name)
 
     const turnId = randomUUID()
+    let replaced: TurnInfo | undefined
     if (input.clientTurnId) {
-      const earlier = await this.#claim(caller.sub, input.clientTurnId, turnId)
-      if (earlier) return earlier
+      const claim = await this.#claim(caller.sub, input.clientTurnId, turnId)
+      if ('earlier' in claim) return claim.earlier
+      replaced = claim.replaced
     }
+    const sessionId = existing?.sessionId ?? this.#retriedSession(caller, input, animal, replaced) ?? randomUUID()
     // The slot is taken in the same step as the count; every path below gives it back or tracks the turn.
     if (!(await this.#slots.acquire(caller.sub, turnId, this.#maxPerUser))) {
       throw new AppError('too_many_turns', `At most ${this.#maxPerUser} turns may run at once; wait for one to finish`)
     }
 
     const createdAt = new Date().toISOString()
-    const sessionId = existing?.sessionId ?? randomUUID()
     const info: TurnInfo = { turnId, sessionId, userId: caller.sub, animalId: animal.animalId, animalName: animal.name, model: this.#llm.model, createdAt }
     const abort = new AbortController()
     const turn: Turn = {
@@ -149,7 +153,8 @@ export class ConversationEngine {
       throw err
     }
     try {
-      if (!existing) await this.#storage.createSession(newSession(info))
+      // A new session is stored with its first turn (saveTurn): a first turn that fails before
+      // it is stored leaves no empty session behind.
       const ending: PendingEnding = { animal, newSession: !existing, timing: { startedAt: epochMs(startedAt), endedAt: 0 } }
       const generation = decision.reply === undefined
         ? this.#generate(writer, info, turn, animal, history, abort.signal, startedAt, decision, input.sampling, ending)
@@ -313,7 +318,7 @@ export class ConversationEngine {
     turn.endSeq = writer.nextSeq
     let stored = false
     try {
-      await this.#storage.saveTurn(turn)
+      await this.#storage.saveTurn(turn, ending.newSession ? firstTurnSession(turn) : undefined)
       stored = true
       writer.emit('storage', storageData(turn))
     } catch (err) {
@@ -355,6 +360,8 @@ export class ConversationEngine {
     writer: TurnWriter, turn: Turn, reply: string, startedAt: number, signal: AbortSignal, err: unknown, ending: PendingEnding,
   ): Promise<void> {
     const shutdown = signal.aborted && signal.reason instanceof ShutdownAbort
+    // Its conversation was erased while it ran: nothing of it may be stored again.
+    const purged = signal.aborted && signal.reason instanceof TurnPurged
     turn.status = signal.aborted && !shutdown ? 'cancelled' : 'failed'
     turn.reply = reply
     turn.latencyMs = Math.round(performance.now() - startedAt)
@@ -365,12 +372,14 @@ export class ConversationEngine {
     if (!signal.aborted) this.#log.warn({ err, turnId: turn.turnId }, 'turn failed')
     let stored = false
     try {
-      await this.#storage.saveTurn(turn)
-      stored = true
+      if (!purged) {
+        await this.#storage.saveTurn(turn, ending.newSession ? firstTurnSession(turn) : undefined)
+        stored = true
+      }
     } catch (storeErr) {
       this.#log.error({ err: storeErr, turnId: turn.turnId }, 'partial turn not stored')
-      writer.markUnstored()
     } finally {
+      if (!stored) writer.markUnstored()
       this.#reportSafety(turn)
     }
     writer.emit('error', errorEvent)
@@ -394,17 +403,33 @@ export class ConversationEngine {
    * will never be stored (its storing failed, or it never started) hands the key over, so a
    * retry after storage_failed runs the turn again rather than replaying the failure forever.
    */
-  async #claim(userId: string, clientTurnId: string, turnId: string): Promise<StartedTurn | undefined> {
+  async #claim(userId: string, clientTurnId: string, turnId: string): Promise<{ earlier: StartedTurn } | { replaced?: TurnInfo }> {
     const claim = await this.#storage.claimClientTurn(userId, clientTurnId, turnId)
-    if (claim.claimed) return undefined
+    if (claim.claimed) return {}
     const earlier = await this.#liveOrStored(claim.turnId)
-    if (earlier) return earlier
+    if (earlier) return { earlier }
+    // What the turn to be replaced was about, while its log is buffered (#retriedSession). Read
+    // before the takeover: after it, no await may come before the new turn's log opens.
+    const replaced = await this.#hub.info(claim.turnId)
     const takeover = await this.#storage.reclaimClientTurn(userId, clientTurnId, claim.turnId, turnId)
-    if (takeover.claimed) return undefined
+    if (takeover.claimed) return { replaced }
     // Another instance took the key over a moment ago and has not opened its turn yet.
     const winner = await this.#liveOrStored(takeover.turnId)
     if (!winner) throw new AppError('turn_unavailable', 'This clientTurnId is in use by a turn that is just starting; retry in a moment')
-    return winner
+    return { earlier: winner }
+  }
+
+  /**
+   * The session of a retry that did not find its session stored: the session of the turn it
+   * replaces (same clientTurnId, never stored), named or not. When that turn was a session's
+   * first, the session was never stored either, and the retry goes on in it rather than starting
+   * yet another. A session that is not stored is otherwise unknown (404); undefined: a new one.
+   */
+  #retriedSession(caller: Caller, input: TurnInput, animal: Animal, replaced: TurnInfo | undefined): string | undefined {
+    const same = replaced !== undefined && replaced.userId === caller.sub && replaced.animalId === animal.animalId &&
+      (input.sessionId === undefined || input.sessionId === replaced.sessionId)
+    if (input.sessionId !== undefined && !same) throw notFound(`session '${input.sessionId}'`, 'sessionId')
+    return same ? replaced.sessionId : undefined
   }
 
   /**
@@ -480,11 +505,4 @@ function ownSession(caller: Caller, sessionId: string, session: Session | undefi
     throw badRequest(`animalId: session '${sessionId}' is a conversation with '${session.animalId}'`, 'animalId')
   }
   return session
-}
-
-function newSession(info: TurnInfo): Session {
-  return {
-    sessionId: info.sessionId, userId: info.userId, animalId: info.animalId, createdAt: info.createdAt,
-    updatedAt: info.createdAt, messageCount: 0, totalTokens: 0, totalLatencyMs: 0,
-  }
 }

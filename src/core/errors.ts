@@ -90,6 +90,8 @@ export const notFound = (what: string, field?: string) => new AppError('not_foun
 export const forbidden = (message = 'Your role may not do this') => new AppError('forbidden', message)
 export const badRequest = (message: string, field?: string) => new AppError('bad_request', message, { field })
 export const unauthorized = (message: string) => new AppError('unauthorized', message)
+/** The server is draining: whatever the request, it should go to another instance (or here again, after the restart). */
+export const shuttingDown = () => new AppError('shutting_down', 'The server is restarting; please send again')
 
 /** What a client is told when something unexpected failed: no internals. */
 export const INTERNAL_ERROR: ErrorData = { code: 'internal', message: 'Something went wrong on our side', retryable: true }

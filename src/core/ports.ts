@@ -60,8 +60,13 @@ export interface StoragePort {
   deleteUserData(userId: string): Promise<Deletion>
   saveSummary(sessionId: string, summary: string, turnCount: number): Promise<void>
 
-  /** Stores a finished turn and updates the session's bookkeeping in the same write path. */
-  saveTurn(turn: Turn): Promise<void>
+  /**
+   * Stores a finished turn and updates the session's bookkeeping in the same write path. With
+   * `newSession` the turn is that session's first, and the session is stored with it (created;
+   * or updated, when a retry of the same first turn stored it already). Without, a missing
+   * session (or, with it, one of another user) is a 404.
+   */
+  saveTurn(turn: Turn, newSession?: Session): Promise<void>
   getTurn(turnId: string): Promise<Turn | undefined>
   /** The session's newest `count` turns, returned oldest first. */
   recentTurns(sessionId: string, count: number): Promise<Turn[]>

@@ -4,7 +4,7 @@
 import type { ErrorData } from './errors.ts'
 import { createEvent, type EventPayloads, type TurnEvent } from './events.ts'
 import type { TurnInfo } from './ports.ts'
-import type { Turn } from './types.ts'
+import type { Session, Turn } from './types.ts'
 
 export function storedTurnInfo(turn: Turn, animalName: string): TurnInfo {
   return {
@@ -67,4 +67,15 @@ function endedWithoutReply(turn: Turn): ErrorData {
   if (turn.status === 'cancelled') return CANCELLED
   if (turn.finishReason === INTERRUPTED_REASON) return INTERRUPTED
   return { code: 'upstream_failed', message: 'The turn failed before it was complete', retryable: true }
+}
+
+/**
+ * The session a first turn opens, as saveTurn stores it with the turn (which brings the counts).
+ * Passing it for a turn whose session is stored already only adds the turn's counts to it.
+ */
+export function firstTurnSession(turn: Turn): Session {
+  return {
+    sessionId: turn.sessionId, userId: turn.userId, animalId: turn.animalId, createdAt: turn.createdAt,
+    updatedAt: turn.createdAt, messageCount: 0, totalTokens: 0, totalLatencyMs: 0,
+  }
 }

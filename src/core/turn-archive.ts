@@ -3,7 +3,7 @@
 import { createEvent, type TurnEvent } from './events.ts'
 import type { Log } from './log.ts'
 import type { StoragePort, TurnArchive } from './ports.ts'
-import { INTERRUPTED, INTERRUPTED_REASON, storedTurnEvents } from './stored-turn.ts'
+import { firstTurnSession, INTERRUPTED, INTERRUPTED_REASON, storedTurnEvents } from './stored-turn.ts'
 import type { Turn } from './types.ts'
 
 export class StorageTurnArchive implements TurnArchive {
@@ -37,7 +37,8 @@ export class StorageTurnArchive implements TurnArchive {
       latencyMs: Math.max(0, Date.now() - Date.parse(draft.createdAt)),
     }
     try {
-      await this.#storage.saveTurn(turn)
+      // Its session may not be stored yet (a first turn): it is stored with the turn, or just counted.
+      await this.#storage.saveTurn(turn, firstTurnSession(turn))
     } catch (err) {
       this.#log.error({ err, turnId: turn.turnId }, 'partial reply of an interrupted turn not stored')
     }

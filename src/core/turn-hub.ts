@@ -55,6 +55,9 @@ class TurnLog implements TurnWriter {
   }
 }
 
+/** The abort reason of a running turn whose data was erased (purge): the engine stores nothing of it. */
+export class TurnPurged extends Error {}
+
 /** Whether a purge removes this turn: one of its ids, or a turn of its user or session. */
 export function purgeMatches(target: PurgeTarget, info: TurnInfo): boolean {
   return info.userId === target.userId || info.sessionId === target.sessionId || target.turnIds.includes(info.turnId)
@@ -144,7 +147,7 @@ export class MemoryTurnHub implements TurnHub {
       if (!purgeMatches(target, log.info)) continue
       this.#drop(turnId)
       this.#logs.delete(turnId)
-      if (!log.ended) log.abort.abort()
+      if (!log.ended) log.abort.abort(new TurnPurged('its conversation was deleted'))
       dropped.push(log.info)
     }
     return dropped

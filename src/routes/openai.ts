@@ -20,7 +20,7 @@ const OWNED_BY = 'zoo'
 const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, body } = openAiHttpError(err.validation ? openAiValidationError(err) : asAppError(err, request, app.config.limits.bodyLimitBytes))
-    if (status >= 500) {
+    if (status >= 500 && !(err instanceof AppError && err.code === 'shutting_down')) { // as plugins/errors.ts
       if (err instanceof AppError) request.log.warn({ err }, err.message)
       else request.log.error({ err }, 'unhandled error')
     }

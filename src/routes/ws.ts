@@ -23,7 +23,7 @@ const wsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     wsHandler: (socket, request) => {
       // An upgraded request never reaches onResponse: its access-log line is written here.
       request.log.info({ method: request.method, url: redactToken(request.url), statusCode: 101 }, 'websocket opened')
-      serveSocket(socket, {
+      const kiosk = serveSocket(socket, {
         turns: app.turns,
         admitTurn: () => app.admitTurn(request),
         verifyToken: app.verifyToken,
@@ -34,6 +34,8 @@ const wsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         maxBufferedBytes: app.config.streaming.maxBufferedBytes,
         transport: request.raw.socket,
       })
+      app.kioskSockets.add(kiosk)
+      socket.once('close', () => app.kioskSockets.delete(kiosk))
     },
   })
 }

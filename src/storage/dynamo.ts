@@ -254,9 +254,11 @@ export class DynamoStorage implements StoragePort {
   /**
    * One transaction: the turn (only if not stored yet, so a retried save counts once), its
    * turnId pointer, and the session's counters, activity time and TTL (only if the session
-   * still exists). On endpoints without transactions the same writes run one after another.
+   * still exists; a first turn's `newSession` is created by the same update, or found stored by
+   * an earlier attempt and must then be the same user's). On endpoints without transactions the
+   * same writes run one after another.
    */
-  async saveTurn(turn: Turn): Promise<void> {
+  async saveTurn(turn: Turn, newSession?: Session): Promise<void> {
     const ttl = this.#ttl()
     const turnPut = {
       TableName: this.#tables.conversations,
@@ -265,12 +267,20 @@ export class DynamoStorage implements StoragePort {
     }
     const pointerPut = { TableName: this.#tables.conversations, Item: turnPointerItem(turn, ttl) }
     const flags = flagCount(turn)
+    // A new session's own attributes, set only where the item is created (`if_not_exists`).
+    const creation = newSession
+      ? {
+        set: ', userId = if_not_exists(userId, :user), animalId = if_not_exists(animalId, :animal), ' +
+          'createdAt = if_not_exists(createdAt, :created), activityBucket = :bucket',
+        values: { ':user': newSession.userId, ':animal': newSession.animalId, ':created': newSession.createdAt, ':bucket': ACTIVITY_BUCKET },
+      }
+      : undefined
     const sessionUpdate = {
       TableName: this.#tables.sessions,
       Key: { sessionId: turn.sessionId },
-      UpdateExpression: `SET updatedAt = :activity, lastModel = :model, ${TTL_ATTRIBUTE} = :ttl ` +
+      UpdateExpression: `SET updatedAt = :activity, lastModel = :model, ${TTL_ATTRIBUTE} = :ttl${creation?.set ?? ''} ` +
         `ADD messageCount :messages, totalTokens :tokens, totalLatencyMs :latency${flags ? ', safetyFlags :flags' : ''}`,
-      ConditionExpression: 'attribute_exists(sessionId)',
+      ConditionExpression: creation ? 'attribute_not_exists(sessionId) OR userId = :user' : 'attribute_exists(sessionId)',
       ExpressionAttributeValues: {
         ':activity': turn.createdAt,
         ':model': turn.model,
@@ -279,6 +289,7 @@ export class DynamoStorage implements StoragePort {
         ':tokens': turn.usage.totalTokens,
         ':latency': turn.latencyMs,
         ...(flags ? { ':flags': flags } : {}),
+        ...creation?.values,
       },
     }
     // A flagged turn also writes one event per flag and moves its session's flagged marker.

@@ -177,9 +177,15 @@ export class MemoryStorage implements StoragePort {
     session.summaryTurnCount = turnCount
   }
 
-  async saveTurn(turn: Turn): Promise<void> {
+  async saveTurn(turn: Turn, newSession?: Session): Promise<void> {
     if (this.#turnsById.has(turn.turnId)) return
-    const session = this.#sessions.get(turn.sessionId)
+    let session = this.#sessions.get(turn.sessionId)
+    if (session && newSession && session.userId !== newSession.userId) session = undefined
+    else if (!session && newSession) {
+      session = copy(newSession)
+      this.#sessions.set(session.sessionId, session)
+      this.#grow(session.sessionId, SESSION_BYTES)
+    }
     if (!session) throw notFound(`session '${turn.sessionId}'`)
     const stored = copy(turn)
     const turns = this.#turns.get(turn.sessionId) ?? []

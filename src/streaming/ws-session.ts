@@ -3,7 +3,7 @@
 // (encoders.ts), tagged with their turnId. A bad frame gets an `error` event; the socket stays
 // open. Closing the socket detaches from turns, it cancels nothing.
 import type { WebSocket } from 'ws'
-import { AppError, errorData, unauthorized } from '../core/errors.ts'
+import { AppError, badRequest, errorData, shuttingDown, unauthorized } from '../core/errors.ts'
 import { isFinalEvent, type TurnEvent } from '../core/events.ts'
 import type { Log } from '../core/log.ts'
 import type { Subscription } from '../core/ports.ts'
@@ -42,26 +42,56 @@ export interface WsSessionOptions {
 
 /** Close codes: 1012 = service restart (reconnect elsewhere), 1013 = try again later. */
 export const CLOSE_RESTARTING = 1012
-const CLOSE_TOO_SLOW = 1013
+export const CLOSE_TOO_SLOW = 1013
 /** The token expired: reconnect with a fresh one (4000-4999 are application codes; 4401 mirrors HTTP 401). */
 export const CLOSE_TOKEN_EXPIRED = 4401
 /** setTimeout's longest delay; later expiries re-arm the timer. */
 const MAX_TIMER_MS = 2 ** 31 - 1
+/**
+ * How long a peer has to answer the restart's close frame before its connection is cut: `ws`
+ * waits 30 s, and a peer that stopped reading held a shutdown that long.
+ */
+export const CLOSE_HANDSHAKE_MS = 2000
 
-export function serveSocket(socket: WebSocket, options: WsSessionOptions): void {
+/** The server's handle on one open kiosk socket. */
+export interface KioskSocket {
+  /**
+   * The server is shutting down: new turn and resume frames are refused with `shutting_down`,
+   * and the socket closes with 1012 (reconnect elsewhere) once no turn is followed on it, at once
+   * when none is or when `now`.
+   */
+  restart(now?: boolean): void
+}
+
+export function serveSocket(socket: WebSocket, options: WsSessionOptions): KioskSocket {
   const { turns } = options
   let { caller } = options.token
+  /** The turns this socket follows live (their replay sent, their end not yet). */
   const attached = new Map<string, Subscription>()
+  /** Attaches in progress, per turn: a resume of the same turn waits for the one before it. */
+  const attaching = new Map<string, Promise<void>>()
   /** Turn frames between their cap check and their turn's attach (or refusal). */
   let starting = 0
   let alive = true
   let expired = false
-  const closeIfExpiredAndIdle = () => {
-    if (expired && attached.size === 0) socket.close(CLOSE_TOKEN_EXPIRED, 'token expired')
+  let restarting = false
+
+  const close = (code: number, reason: string) => {
+    if (socket.readyState === socket.OPEN) socket.close(code, reason)
+  }
+  /** Closes with 1012 and, should the peer not answer, cuts the connection after CLOSE_HANDSHAKE_MS. */
+  const closeForRestart = () => {
+    close(CLOSE_RESTARTING, 'server restarting; reconnect and resume')
+    setTimeout(() => socket.terminate(), CLOSE_HANDSHAKE_MS).unref()
+  }
+  const closeIfIdle = () => {
+    if (attached.size > 0) return
+    if (restarting) closeForRestart()
+    else if (expired) close(CLOSE_TOKEN_EXPIRED, 'token expired')
   }
   const expire = () => {
     expired = true
-    closeIfExpiredAndIdle()
+    closeIfIdle()
   }
   let expiryTimer: NodeJS.Timeout | undefined
   const armExpiry = (expiresAt: number | undefined) => {
@@ -74,7 +104,7 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
 
   const sendError = (turnId: string | null, err: unknown) => {
     if (!(err instanceof AppError)) options.log.error({ err, turnId }, 'websocket frame failed')
-    if (socket.readyState === socket.OPEN) socket.send(wsErrorFrame(turnId, errorData(err)))
+    deliver(wsErrorFrame(turnId, errorData(err)))
   }
 
   /** An `auth` frame: the socket goes on as the fresh token's caller (same sub), until its expiry. */
@@ -84,9 +114,7 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
     caller = fresh.caller
     expired = false
     armExpiry(fresh.expiresAt)
-    if (socket.readyState === socket.OPEN) {
-      socket.send(JSON.stringify({ type: 'auth', id: null, turnId: null, data: { sub: caller.sub, role: caller.role, exp: fresh.exp ?? null } }))
-    }
+    deliver(JSON.stringify({ type: 'auth', id: null, turnId: null, data: { sub: caller.sub, role: caller.role, exp: fresh.exp ?? null } }))
   }
 
   // Frames sent in the same tick (a burst from the model) go out in one writev: ws writes each
@@ -107,37 +135,75 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
     process.nextTick(flush)
   }
 
-  const follow = async (stream: TurnStream) => {
+  /**
+   * True, and the peer is closed (1013; it can reconnect and resume), when it has more than
+   * `allowance` + maxBufferedBytes unsent. Judged on what the kernel has not taken: this tick's
+   * corked batch is flushed first.
+   */
+  const tooFarBehind = (allowance: number): boolean => {
+    if (socket.bufferedAmount <= allowance + options.maxBufferedBytes) return false
+    flush()
+    if (socket.bufferedAmount <= allowance + options.maxBufferedBytes) return false
+    close(CLOSE_TOO_SLOW, 'too far behind; reconnect and resume')
+    return true
+  }
+
+  /** Sends one frame unless the peer is too far behind (see tooFarBehind); false when not sent. */
+  const deliver = (frame: string, allowance = 0): boolean => {
+    if (socket.readyState !== socket.OPEN || tooFarBehind(allowance)) return false
+    batch()
+    socket.send(frame)
+    return true
+  }
+
+  const alreadyAttached = (turnId: string) => badRequest(`turn '${turnId}' is already being streamed on this socket`)
+
+  /**
+   * Streams a turn: its replay, then its live events until the end. One attach per turn at a
+   * time: a resume arriving meanwhile waits, then replays too (a finished turn) or is refused (a
+   * turn now followed live here). `repeat` says what a turn followed here already gets.
+   */
+  const follow = async (stream: TurnStream, repeat: 'refuse' | 'ignore'): Promise<void> => {
     const { turnId } = stream
-    if (attached.has(turnId)) return // already streaming this turn on this socket
-    // As over SSE: the replay is sent at once; the bound applies to live events behind it.
-    let backlog = Infinity
+    for (let earlier = attaching.get(turnId); earlier; earlier = attaching.get(turnId)) await earlier
+    if (attached.has(turnId)) {
+      if (repeat === 'refuse') throw alreadyAttached(turnId)
+      return
+    }
+    const attachingNow = attach(stream)
+    attaching.set(turnId, attachingNow.then(() => {}, () => {}))
+    try {
+      await attachingNow
+    } finally {
+      attaching.delete(turnId)
+    }
+  }
+
+  const attach = async (stream: TurnStream): Promise<void> => {
+    const { turnId } = stream
+    // A replay is sent at once (it is in memory already), but only to a peer within the bound:
+    // replays cannot pile up behind one another (a peer that stopped reading and keeps sending
+    // `resume` frames is closed). Live events then count from where the replay left the buffer.
+    if (socket.readyState !== socket.OPEN || tooFarBehind(0)) return
+    let allowance = Infinity
+    let ended = false
     const send = (event: TurnEvent) => {
-      if (socket.readyState !== socket.OPEN) return
-      if (socket.bufferedAmount > backlog + options.maxBufferedBytes) {
-        flush() // judge what the peer has not taken, not this tick's batch
-        if (socket.bufferedAmount > backlog + options.maxBufferedBytes) {
-          socket.close(CLOSE_TOO_SLOW, 'too far behind; reconnect and resume')
-          return
-        }
-      }
-      batch()
-      socket.send(wsFrame(event))
-      if (isFinalEvent(event)) {
+      if (ended) return
+      if (!deliver(wsFrame(event), allowance) || isFinalEvent(event)) {
         ended = true
         attached.get(turnId)?.close()
       }
     }
-    let ended = false
     const subscription = await stream.attach(send)
-    if (ended || subscription.done) return subscription.close() // replayed to its end: nothing to follow
-    flush() // the replay's bytes count once the kernel has had them, as before batching
-    backlog = socket.bufferedAmount
+    // Replayed to its end, or the peer is gone or too slow: nothing to follow.
+    if (ended || subscription.done || socket.readyState !== socket.OPEN) return subscription.close()
+    flush() // the replay's bytes count once the kernel has had them
+    allowance = socket.bufferedAmount
     attached.set(turnId, {
       close() {
         subscription.close()
         attached.delete(turnId)
-        closeIfExpiredAndIdle()
+        closeIfIdle()
       },
       done: false,
     })
@@ -146,6 +212,7 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
   const handle = async (frame: ClientFrame) => {
     if (frame.type === 'auth') return reauthenticate(frame.token)
     if (expired) throw new AppError('token_expired', 'The token expired: send an auth frame with a fresh token, or reconnect')
+    if (restarting && frame.type !== 'cancel') throw shuttingDown()
     switch (frame.type) {
       case 'turn': {
         // Counted with the turns still starting, and taken before any await: frames that arrive
@@ -157,19 +224,22 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
         try {
           await options.admitTurn(caller)
           const { type: _, ...input } = frame
-          return await follow(await turns.start(caller, input))
+          // A retried turn frame of a turn streaming here already: nothing more to do.
+          return await follow(await turns.start(caller, input), 'ignore')
         } finally {
           starting--
         }
       }
       case 'resume':
-        return follow(await turns.follow(caller, frame.turnId, frame.lastEventId))
+        if (attached.has(frame.turnId)) throw alreadyAttached(frame.turnId)
+        return follow(await turns.follow(caller, frame.turnId, frame.lastEventId), 'refuse')
       case 'cancel':
         return turns.cancel(caller, frame.turnId)
     }
   }
 
   socket.on('message', (raw, isBinary) => {
+    if (socket.readyState !== socket.OPEN) return // closing: nothing more is sent, so nothing is done
     let frame: ClientFrame
     try {
       if (isBinary) throw new AppError('bad_request', 'frames must be JSON text')
@@ -193,4 +263,12 @@ export function serveSocket(socket: WebSocket, options: WsSessionOptions): void 
     clearTimeout(expiryTimer)
     for (const subscription of [...attached.values()]) subscription.close()
   })
+
+  return {
+    restart(now = false) {
+      restarting = true
+      if (now) closeForRestart()
+      else closeIfIdle()
+    },
+  }
 }
