@@ -70,6 +70,8 @@ t.test('SIGKILL of the producer mid-turn: followers get interrupted in time, the
   const shown = follower.frames.filter((f) => f.type === 'message').at(-1)!
   t.ok((stored.reply as string).length > 0 && words(200).join('').startsWith(stored.reply as string), 'with the text produced before the crash')
   t.ok((stored.reply as string).length >= (shown.data.delta as string).length)
+  const { sessions } = await json(fetch(`${b.url}/convo_history`, { headers: bearer('alice') }))
+  t.match(sessions, [{ sessionId, messageCount: 2 }], 'its session (opened by this first turn) is stored with it, in the child\'s list')
 
   const retry = async () => json(fetch(`${b.url}/convo_turn`, {
     method: 'POST', headers: { ...bearer('alice'), 'content-type': 'application/json' },
