@@ -4,6 +4,8 @@
 //   fail      the request itself is wrong: the turn ends with this error
 //   retry     a passing condition: the turn is sent again after a backoff (bounded attempts)
 //   refresh   the token is stale: get a fresh one (getToken), reconnect, send again
+//   resume    the stream was cut, the turn goes on elsewhere: follow it again from the last
+//             event after a backoff (asking again would ask the model twice)
 //   cancelled the turn was cancelled (by this client): it ends as cancelled
 //   unsaved   the reply was generated and shown but not stored: the turn ends, `saved` false
 //             (asking again would ask the model again for an answer the visitor already read)
@@ -24,6 +26,7 @@ export const ERROR_POLICY = Object.freeze({
   shutting_down: 'retry',
   interrupted: 'retry',
   turn_unavailable: 'retry',
+  hub_unavailable: 'resume',
   internal: 'retry',
 })
 

@@ -460,6 +460,10 @@ export class GatewayClient extends Emitter {
 
   /** One event of a turn, from either transport. */
   #onEvent(turn, event) {
+    // The stream was cut, not the turn: this error repeats the last event's id, so it is not a new event.
+    if (event.type === 'error' && policyFor(event.data?.code, event.data?.retryable) === 'resume') {
+      return this.#handleError(turn, GatewayError.from(event.data), true)
+    }
     if (event.type === 'metadata' && !turn.turnId) {
       this.#byTurnId.set(event.data.turnId, turn)
       if (this.#awaitingStart === turn) {
@@ -498,10 +502,10 @@ export class GatewayClient extends Emitter {
     const policy = policyFor(error.code, error.retryable)
     if (policy === 'cancelled' || turn.cancelRequested) return turn.finish('cancelled', error)
     if (policy === 'unsaved') return turn.finish('complete', error)
-    if ((policy === 'refresh' || policy === 'retry') && turn.attempt < this.#maxRetries) {
+    if ((policy === 'refresh' || policy === 'retry' || policy === 'resume') && turn.attempt < this.#maxRetries) {
       // A refused frame is sent again with the same key; a failed generation is stored as failed
-      // under its key, so the new attempt gets a new one.
-      if (started) turn.restart()
+      // under its key, so the new attempt gets a new one; a cut stream is resumed (#dispatch).
+      if (started && policy !== 'resume') turn.restart()
       else {
         turn.attempt++
         if (!turn.turnId) turn.setState('queued')

@@ -3,13 +3,13 @@
 
 export type ConnectionState = 'idle' | 'connecting' | 'online' | 'reconnecting' | 'offline' | 'signed-out' | 'closed'
 export type TurnState = 'queued' | 'sending' | 'streaming' | 'complete' | 'failed' | 'cancelled'
-export type ErrorPolicy = 'fail' | 'retry' | 'refresh' | 'cancelled' | 'unsaved'
+export type ErrorPolicy = 'fail' | 'retry' | 'resume' | 'refresh' | 'cancelled' | 'unsaved'
 
 /** Every error code of the contract, plus the few HTTP-level ones the gateway uses. */
 export type ErrorCode =
   | 'bad_request' | 'payload_too_large' | 'unauthorized' | 'token_expired' | 'forbidden' | 'not_found'
   | 'rate_limited' | 'too_many_turns' | 'cancelled' | 'upstream_failed' | 'upstream_rate_limited'
-  | 'storage_failed' | 'storage_unavailable' | 'shutting_down' | 'interrupted' | 'turn_unavailable' | 'internal'
+  | 'storage_failed' | 'storage_unavailable' | 'shutting_down' | 'interrupted' | 'turn_unavailable' | 'hub_unavailable' | 'internal'
 
 export type Unsubscribe = () => void
 

@@ -70,7 +70,8 @@ function clientFor(t: Test, script: Script, getToken: () => string = () => 'toke
 
 t.test('every error code of the contract has a policy', async (t) => {
   const contract = ['bad_request', 'unauthorized', 'token_expired', 'not_found', 'rate_limited', 'too_many_turns', 'cancelled',
-    'upstream_failed', 'upstream_rate_limited', 'storage_failed', 'storage_unavailable', 'shutting_down', 'interrupted']
+    'upstream_failed', 'upstream_rate_limited', 'storage_failed', 'storage_unavailable', 'shutting_down', 'interrupted',
+    'turn_unavailable', 'hub_unavailable']
   for (const code of contract) t.ok(Object.hasOwn(ERROR_POLICY, code), code)
 })
 
@@ -232,6 +233,34 @@ t.test('close 1012 mid-reply: a new socket resumes from the last event id', asyn
   t.equal(turn.text, 'Before after.')
   t.same(codes, [1012])
   t.match(script.frames.map((f) => f.frame), [{ type: 'turn' }, { type: 'resume', turnId: 'T1', lastEventId: 'T1:1' }])
+  t.equal(turnFrames(script).length, 1, 'the turn itself was not sent again')
+})
+
+t.test('hub_unavailable mid-reply (Redis away): the turn is resumed from the last event, not asked again', async (t) => {
+  let resumes = 0
+  const script = await scriptedServer(t, (frame, socket) => {
+    if (frame.type === 'turn') {
+      sendMetadata(socket, 'T1')
+      send(socket, 'T1', 'message', 1, { delta: 'Before ', index: 0 })
+      // As the gateway sends it: the id of the last event the follower got.
+      send(socket, 'T1', 'error', 1, { code: 'hub_unavailable', message: 'resume it in a moment', retryable: true })
+    }
+    if (frame.type === 'resume' && resumes++ === 0) {
+      socket.send(JSON.stringify({ type: 'error', id: null, turnId: 'T1', data: { code: 'hub_unavailable', message: 'still away', retryable: true } }))
+    } else if (frame.type === 'resume') {
+      send(socket, 'T1', 'message', 2, { delta: 'after.', index: 1 })
+      send(socket, 'T1', 'complete', 3, { reply: 'Before after.' })
+      send(socket, 'T1', 'storage', 4, { stored: true })
+    }
+  })
+  const client = clientFor(t, script)
+  const drops: number[] = []
+  client.on('disconnect', ({ code }) => drops.push(code))
+  const turn = await client.startTurn({ animalId: 'lion', message: 'hi' }).done
+  t.same(drops, [], 'on the same socket, at once (not after the stall timeout)')
+  t.equal(turn.text, 'Before after.', 'the text shown before is kept')
+  t.equal(turn.state, 'complete')
+  t.match(script.frames.map((f) => f.frame), [{ type: 'turn' }, { type: 'resume', turnId: 'T1', lastEventId: 'T1:1' }, { type: 'resume', turnId: 'T1', lastEventId: 'T1:1' }])
   t.equal(turnFrames(script).length, 1, 'the turn itself was not sent again')
 })
 
