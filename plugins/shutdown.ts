@@ -28,9 +28,10 @@ export default fp(
     const silent = silentConnections(app.server)
     // The first hook after the request id: a draining instance refuses everything in its own
     // shape (the /v1 routes' error handler gives it OpenAI's envelope; a WebSocket upgrade gets
-    // it as the HTTP answer), and the connection closes after the answer.
-    app.addHook('onRequest', async (request, reply) => {
-      if (!draining) return
+    // it as the HTTP answer), and the connection closes after the answer. A callback hook, not an
+    // async one: it runs on every request and costs only the test until a drain.
+    app.addHook('onRequest', (request, reply, done) => {
+      if (!draining) return done()
       reply.header('connection', 'close')
       // Node closes a connection after a `Connection: close` answer, but not an upgrade's socket,
       // which @fastify/websocket hands to Fastify (and whose own hook that closes it runs after this one).
@@ -38,7 +39,7 @@ export default fp(
         const { socket } = request.raw
         reply.raw.once('finish', () => socket.end(() => socket.destroy()))
       }
-      throw shuttingDown()
+      done(shuttingDown())
     })
     app.decorate('drain', () => (draining ??= drain(app, silent)))
     app.addHook('preClose', () => app.drain())
