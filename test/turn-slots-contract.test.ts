@@ -3,14 +3,13 @@
 // acquires take exactly the limit, release frees a slot, users are independent. Then what only
 // Redis has: a crashed instance's slots lapse with their lease, and a Redis that is down or stalled
 // answers at once from this instance's own count.
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { createServer } from 'node:net'
 import t from 'tap'
 import { silentLog } from '../src/core/log.ts'
 import { MemoryTurnSlots, type TurnSlots } from '../src/core/turn-slots.ts'
 import { RedisTurnSlots } from '../src/limits/redis-turn-slots.ts'
 import { connectRedis } from '../src/redis.ts'
+import { startRedisServer } from './helpers/cluster.ts'
 import { eventually } from './helpers/stream.ts'
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -82,35 +81,22 @@ t.test('redis: the slots of an instance that stops renewing lapse within the lea
 })
 
 t.test('redis down: the cap answers at once, counting this instance\'s turns', async (t) => {
-  const port = await freePort()
-  const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  t.teardown(() => { server.kill('SIGKILL') })
-  const url = `redis://127.0.0.1:${port}`
-  const { slots } = await eventually(() => redisSlots({ url }).catch(() => undefined), 5000)
+  const server = await startRedisServer(t)
+  const { slots } = await redisSlots({ url: server.url })
   const user = randomUUID()
   t.equal(await slots.acquire(user, 'shared', 2), true, 'taken in Redis')
 
-  server.kill('SIGSTOP') // stalled: commands get no answer
+  server.pause() // stalled: commands get no answer
   let started = Date.now()
   t.equal(await slots.acquire(user, 'stalled', 2), true, 'the local count has room')
   t.ok(Date.now() - started < 3000, 'answered by the deadline (500 ms), not held up')
   t.equal(await slots.acquire(user, 'refused', 2), false, 'this instance\'s turns count: both slots are held')
   slots.release(user, 'stalled')
 
-  server.kill('SIGCONT')
-  server.kill('SIGKILL') // gone: commands fail at once
-  await new Promise((resolve) => server.once('exit', resolve))
+  server.resume()
+  await server.stop() // gone: commands fail at once
   started = Date.now()
   t.equal(await slots.acquire(user, 'down', 2), true)
   t.equal(await slots.acquire(user, 'refused', 2), false)
   t.ok(Date.now() - started < 3000, 'answered at once')
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    }).on('error', reject)
-  })
-}

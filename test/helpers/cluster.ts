@@ -5,20 +5,12 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createServer, type AddressInfo } from 'node:net'
 import { createSigner } from 'fast-jwt'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { TEST_JWT_SECRET } from './app.ts'
+import { freePort } from './server-process.ts'
 import { eventually } from './stream.ts'
-
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** A fresh directory of its own (t.testdir() is one per test, and calling it again empties it). */
 export function ownDir(t: Test): string {
