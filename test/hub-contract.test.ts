@@ -8,7 +8,7 @@ import type { ErrorData } from '../src/core/errors.ts'
 import { EVENT_TYPES, type EventPayloads, type TurnEvent } from '../src/core/events.ts'
 import { silentLog } from '../src/core/log.ts'
 import type { TurnHub, TurnInfo, TurnWriter } from '../src/core/ports.ts'
-import type { Turn } from '../src/core/types.ts'
+import type { Session, Turn } from '../src/core/types.ts'
 import { CANCELLED } from '../src/core/stored-turn.ts'
 import { StorageTurnArchive } from '../src/core/turn-archive.ts'
 import { MemoryTurnHub } from '../src/core/turn-hub.ts'
@@ -240,9 +240,9 @@ t.test('redis: leases', async (t) => {
   /** Counts the turns stored, so a turn stored twice shows (the memory store itself ignores a second write). */
   class CountingStorage extends MemoryStorage {
     saves = 0
-    override async saveTurn(turn: Turn): Promise<void> {
+    override async saveTurn(turn: Turn, newSession?: Session): Promise<void> {
       this.saves++
-      return super.saveTurn(turn)
+      return super.saveTurn(turn, newSession)
     }
   }
   const storage = new CountingStorage()

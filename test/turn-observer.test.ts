@@ -10,7 +10,7 @@ import type { Log } from '../src/core/log.ts'
 import { MemoryTurnHub } from '../src/core/turn-hub.ts'
 import type { TurnEnding } from '../src/core/turn-observer.ts'
 import { TurnService } from '../src/core/turns.ts'
-import type { Animal, Caller, Turn } from '../src/core/types.ts'
+import type { Animal, Caller, Session, Turn } from '../src/core/types.ts'
 import { OfflineResponder } from '../src/llm/offline.ts'
 import { MemoryStorage } from '../src/storage/memory.ts'
 import { turnResult } from '../src/streaming/json.ts'
@@ -71,9 +71,9 @@ t.test('each turn is observed once, after its storage event, with ordered timing
 t.test('a cancelled turn is observed as stored and cancelled; an unstored one as not stored', async (t) => {
   class FailingSaves extends MemoryStorage {
     failSaves = false
-    override async saveTurn(turn: Turn) {
+    override async saveTurn(turn: Turn, newSession?: Session) {
       if (this.failSaves) throw new Error('disk full')
-      return super.saveTurn(turn)
+      return super.saveTurn(turn, newSession)
     }
   }
   const storage = new FailingSaves()
