@@ -1,35 +1,13 @@
 // Deleting a child's data purges the resume buffers on every instance: two app instances share
 // Redis and one DynamoDB; a turn finished on A and a turn still running on A are deleted through
 // B, and neither can then be replayed anywhere (the Redis keys are gone, A's memory forgot them).
-import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
 import t from 'tap'
-import { startApp } from './helpers/app.ts'
-import { startDynalite } from './helpers/dynalite.ts'
-import { startFakeOpenAI } from './helpers/fake-openai.ts'
+import { startTwoInstances } from './helpers/two-instances.ts'
 import { json } from './helpers/http.ts'
 import { readSse } from './helpers/sse.ts'
 import { eventually, postSse, words } from './helpers/stream.ts'
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
-const prefix = `test-${randomUUID()}:`
-const redis = new Redis(REDIS_URL)
-t.teardown(async () => {
-  const keys = await redis.keys(`${prefix}*`)
-  if (keys.length > 0) await redis.del(...keys)
-  await redis.quit()
-})
-
-const fake = await startFakeOpenAI()
-t.teardown(() => fake.close())
-const dynalite = await startDynalite()
-t.teardown(() => dynalite.close())
-const env = {
-  REDIS_URL, REDIS_KEY_PREFIX: prefix, DYNAMODB_ENDPOINT: dynalite.endpoint, STREAM_BUFFER_TTL_MS: '60000',
-  OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url,
-}
-const a = await startApp(t, env)
-const b = await startApp(t, env)
+const { a, b, fake, redis, prefix } = await startTwoInstances(t, { STREAM_BUFFER_TTL_MS: '60000' })
 const turnKeys = (turnId: string) => redis.keys(`${prefix}turn:${turnId}*`)
 
 t.test('a parent deleting through B: finished and running turns on A can no longer be replayed anywhere', async (t) => {

@@ -1,35 +1,13 @@
 // Two app instances behind an imaginary load balancer, sharing Redis and one DynamoDB endpoint:
 // a turn started on A can be resumed, cancelled and retried (same clientTurnId) through B.
-import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
 import t from 'tap'
-import { startApp } from './helpers/app.ts'
-import { startDynalite } from './helpers/dynalite.ts'
-import { startFakeOpenAI } from './helpers/fake-openai.ts'
+import { startTwoInstances } from './helpers/two-instances.ts'
 import { json } from './helpers/http.ts'
 import { collectSse } from './helpers/sse.ts'
 import { idsInOrder, postSse, readThenDrop, words } from './helpers/stream.ts'
 import { TestSocket } from './helpers/ws.ts'
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
-const prefix = `test-${randomUUID()}:`
-const redis = new Redis(REDIS_URL)
-t.teardown(async () => {
-  const keys = await redis.keys(`${prefix}*`)
-  if (keys.length > 0) await redis.del(...keys)
-  await redis.quit()
-})
-
-const fake = await startFakeOpenAI()
-t.teardown(() => fake.close())
-const dynalite = await startDynalite()
-t.teardown(() => dynalite.close())
-const env = {
-  REDIS_URL, REDIS_KEY_PREFIX: prefix, DYNAMODB_ENDPOINT: dynalite.endpoint, STREAM_BUFFER_TTL_MS: '60000',
-  OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url,
-}
-const a = await startApp(t, env)
-const b = await startApp(t, env)
+const { a, b, fake, redis, prefix } = await startTwoInstances(t, { STREAM_BUFFER_TTL_MS: '60000' })
 
 t.test('a turn started on A resumes on B exactly once; a retry on B gets the same turn; the model is asked once', async (t) => {
   fake.enqueue({ kind: 'stream', chunks: words(40), delayMs: 30 })

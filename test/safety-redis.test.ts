@@ -1,28 +1,10 @@
 // Text withdrawn by the safety layer leaves the Redis resume buffer too: after a `replace`, the
 // turn's stream in Redis holds no trace of it, and a resume on another instance shows none.
-import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
 import t from 'tap'
-import { startApp } from './helpers/app.ts'
-import { startDynalite } from './helpers/dynalite.ts'
-import { startFakeOpenAI } from './helpers/fake-openai.ts'
+import { startTwoInstances } from './helpers/two-instances.ts'
 import { collectSse } from './helpers/sse.ts'
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
-const prefix = `test-${randomUUID()}:`
-const redis = new Redis(REDIS_URL)
-t.teardown(async () => {
-  const keys = await redis.keys(`${prefix}*`)
-  if (keys.length > 0) await redis.del(...keys)
-  await redis.quit()
-})
-const fake = await startFakeOpenAI()
-t.teardown(() => fake.close())
-const dynalite = await startDynalite()
-t.teardown(() => dynalite.close())
-const env = { REDIS_URL, REDIS_KEY_PREFIX: prefix, DYNAMODB_ENDPOINT: dynalite.endpoint, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }
-const a = await startApp(t, env)
-const b = await startApp(t, env)
+const { a, b, fake, redis, prefix } = await startTwoInstances(t)
 
 t.test('a replace on A: the Redis stream and a resume on B hold only the safe reply', async (t) => {
   fake.enqueue({ kind: 'stream', chunks: ['My ', 'mane ', 'is ', 's ', 'h ', 'i ', 't ', 'today'] })
