@@ -18,7 +18,7 @@ import { cachedEncoder } from './encoders.ts'
 import type { Heartbeats } from './heartbeats.ts'
 import type { TurnResult } from './json.ts'
 import { openAiErrorBody, openAiHttpError } from './openai-errors.ts'
-import { SSE_HEADERS } from './sse.ts'
+import { openEventStream } from './sse.ts'
 
 export type OpenAiFinishReason = 'stop' | 'length' | 'content_filter'
 
@@ -125,12 +125,7 @@ export async function streamChatCompletion(res: ServerResponse, stream: StartedT
 
   const start = () => {
     if (res.headersSent) return
-    res.writeHead(200, {
-      ...options.headers,
-      ...SSE_HEADERS,
-    })
-    res.socket?.setNoDelay(true)
-    stopHeartbeat = options.heartbeats.add(() => res.write(': keep-alive\n\n'))
+    stopHeartbeat = openEventStream(res, options, ': keep-alive\n\n')
   }
   const finish = () => {
     if (!open) return

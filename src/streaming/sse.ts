@@ -20,13 +20,24 @@ export interface SseOptions {
   headers?: Record<string, string | string[] | number | undefined>
 }
 
-/** The head of every event stream, ours and the OpenAI facade's. */
-export const SSE_HEADERS = {
+const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
   connection: 'keep-alive',
   'x-accel-buffering': 'no', // nginx and friends: do not buffer the stream
 } as const
+
+/**
+ * Starts an event stream, ours or the OpenAI facade's: the head (with `headers`, set by hooks),
+ * no Nagle delay, and `comment` every heartbeat. Returns what stops the heartbeats.
+ */
+export function openEventStream(
+  res: ServerResponse, options: { heartbeats: Heartbeats; headers?: SseOptions['headers'] }, comment: string,
+): () => void {
+  res.writeHead(200, { ...options.headers, ...SSE_HEADERS })
+  res.socket?.setNoDelay(true)
+  return options.heartbeats.add(() => res.write(comment))
+}
 
 /** Streams `stream` to `res`. A turn gone before its first event is answered with its JSON error (errorData). */
 export async function streamSse(res: ServerResponse, stream: TurnStream, options: SseOptions): Promise<void> {
@@ -37,13 +48,8 @@ export async function streamSse(res: ServerResponse, stream: TurnStream, options
   // gets 204 instead, which tells EventSource to stop reconnecting.
   const start = () => {
     if (res.headersSent) return
-    res.writeHead(200, {
-      ...options.headers,
-      ...SSE_HEADERS,
-    })
-    res.socket?.setNoDelay(true)
+    stopHeartbeat = openEventStream(res, options, ': heartbeat\n\n')
     res.write(`retry: ${options.retryMs}\n\n`)
-    stopHeartbeat = options.heartbeats.add(() => res.write(': heartbeat\n\n'))
   }
   const finish = () => {
     if (!open) return
