@@ -27,7 +27,7 @@ import { AppError, type ErrorData } from '../core/errors.ts'
 import type { Log } from '../core/log.ts'
 import type { EventListener, PurgeTarget, Subscription, TurnArchive, TurnHub, TurnInfo, TurnWriter } from '../core/ports.ts'
 import { CANCELLED, INTERRUPTED } from '../core/stored-turn.ts'
-import { MemoryTurnHub, purgeMatches } from '../core/turn-hub.ts'
+import { deliver, MemoryTurnHub, purgeMatches } from '../core/turn-hub.ts'
 import type { Turn } from '../core/types.ts'
 import { duplicateConnection } from '../redis.ts'
 import { eventFromWsFrame, wsFrame } from './encoders.ts'
@@ -199,7 +199,7 @@ export class RedisTurnHub implements TurnHub {
     ]
     if (entries.length === 0) return length > 0 ? { close() {}, done: true } : undefined
     if (Number.parseInt(entries[0][0], 10) - 1 !== afterSeq + 1) return undefined
-    for (const [id, fields] of entries) listener(eventFromWsFrame(turnId, Number.parseInt(id, 10) - 1, fields[1]))
+    for (const [id, fields] of entries) deliver(listener, eventFromWsFrame(turnId, Number.parseInt(id, 10) - 1, fields[1]))
     return { close() {}, done: true }
   }
 
