@@ -25,7 +25,7 @@ export default fp(
       ? new OpenAiModeration({ apiKey: config.llm.apiKey, baseURL: config.llm.baseURL })
       : undefined
     // The per-user cap is shared by every instance through Redis (REDIS_URL), else per instance.
-    const turnSlots = app.redis ? new RedisTurnSlots({ redis: app.redis, keyPrefix: config.redisKeyPrefix, log: app.log }) : new MemoryTurnSlots()
+    const turnSlots = app.redis ? new RedisTurnSlots({ redis: app.redis, keyPrefix: config.redisKeyPrefix, log: app.log, leaseMs: config.streaming.turnLeaseMs }) : new MemoryTurnSlots()
     app.addHook('onClose', () => turnSlots.close())
     const engine = new ConversationEngine({
       storage: app.storage,
