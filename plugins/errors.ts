@@ -22,11 +22,7 @@ export default fp(
     const { bodyLimitBytes } = app.config.limits
     app.setErrorHandler((err: FastifyError, request, reply) => {
       const { status, body } = httpError(asAppError(err, request, bodyLimitBytes))
-      // A draining instance refuses every request: that is no news worth a line each.
-      if (status >= 500 && !(err instanceof AppError && err.code === 'shutting_down')) {
-        if (err instanceof AppError) request.log.warn({ err }, err.message)
-        else request.log.error({ err }, 'unhandled error')
-      }
+      logServerError(request, err, status)
       return reply.code(status).send(body)
     })
 
@@ -51,6 +47,15 @@ export default fp(
 function send(reply: FastifyReply, err: AppError) {
   const { status, body } = httpError(err)
   return reply.code(status).send(body)
+}
+
+/** A 5xx answer is logged once, by the error handler that wrote it (ours, or the /v1 routes'). */
+export function logServerError(request: FastifyRequest, err: unknown, status: number): void {
+  if (status < 500) return
+  // A draining instance refuses every request: that is no news worth a line each.
+  if (err instanceof AppError && err.code === 'shutting_down') return
+  if (err instanceof AppError) request.log.warn({ err }, err.message)
+  else request.log.error({ err }, 'unhandled error')
 }
 
 /** Fastify's own errors in our terms; anything else that is not an AppError stays as it is (a 500). */

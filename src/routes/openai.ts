@@ -10,7 +10,7 @@ import type { Animal, Sampling } from '../core/types.ts'
 import {
   UNSUPPORTED_PARAMETERS, chatCompletionSchema, getModelSchema, listModelsSchema, type ChatCompletionRequest,
 } from '../../schemas/openai.ts'
-import { asAppError } from '../../plugins/errors.ts'
+import { asAppError, logServerError } from '../../plugins/errors.ts'
 import { turnResult } from '../streaming/json.ts'
 import { chatCompletion, streamChatCompletion } from '../streaming/openai-chunks.ts'
 import { OpenAiRequestError, openAiHttpError } from '../streaming/openai-errors.ts'
@@ -20,10 +20,7 @@ const OWNED_BY = 'zoo'
 const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, body } = openAiHttpError(err.validation ? openAiValidationError(err) : asAppError(err, request, app.config.limits.bodyLimitBytes))
-    if (status >= 500 && !(err instanceof AppError && err.code === 'shutting_down')) { // as plugins/errors.ts
-      if (err instanceof AppError) request.log.warn({ err }, err.message)
-      else request.log.error({ err }, 'unhandled error')
-    }
+    logServerError(request, err, status)
     return reply.code(status).send(body)
   })
   app.setNotFoundHandler((request, reply) => {
