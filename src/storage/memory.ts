@@ -104,8 +104,15 @@ export class MemoryStorage implements StoragePort {
 
   async createSession(session: Session): Promise<void> {
     if (this.#sessions.has(session.sessionId)) throw new AppError('conflict', `session '${session.sessionId}' already exists`)
-    this.#sessions.set(session.sessionId, copy(session))
-    this.#grow(session.sessionId, SESSION_BYTES)
+    this.#addSession(session)
+  }
+
+  /** Stores a copy of a new session, counted against the bounds; returns the stored copy. */
+  #addSession(session: Session): Session {
+    const stored = copy(session)
+    this.#sessions.set(stored.sessionId, stored)
+    this.#grow(stored.sessionId, SESSION_BYTES)
+    return stored
   }
 
   async getSession(sessionId: string): Promise<Session | undefined> {
@@ -181,11 +188,7 @@ export class MemoryStorage implements StoragePort {
     if (this.#turnsById.has(turn.turnId)) return
     let session = this.#sessions.get(turn.sessionId)
     if (session && newSession && session.userId !== newSession.userId) session = undefined
-    else if (!session && newSession) {
-      session = copy(newSession)
-      this.#sessions.set(session.sessionId, session)
-      this.#grow(session.sessionId, SESSION_BYTES)
-    }
+    else if (!session && newSession) session = this.#addSession(newSession)
     if (!session) throw notFound(`session '${turn.sessionId}'`)
     const stored = copy(turn)
     const turns = this.#turns.get(turn.sessionId) ?? []
