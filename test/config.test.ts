@@ -31,6 +31,7 @@ t.test('a bad value is rejected with a message naming the variable', async (t) =
     ['JWT_SECRET', 'too-short'], ['DYNAMODB_ENDPOINT', 'localhost:8000'], ['RETENTION_DAYS', '0'], ['ANALYTICS_RETENTION_DAYS', '-1'],
     ['REDIS_URL', 'http://nope'], ['HEARTBEAT_MS', 'often'],
     ['SAFETY_WEBHOOK_URL', 'ftp://hooks.example'], ['SAFETY_WEBHOOK_MAX_ATTEMPTS', '0'], ['RETENTION_SWEEP_MS', 'hourly'],
+    ['TURN_LEASE_MS', '50'], ['TURN_LEASE_MS', 'soon'],
   ]) {
     t.throws(() => loadConfig({ [name]: value }), { name: 'ConfigError', message: new RegExp(`^${name}: `) }, `${name}=${value}`)
   }
